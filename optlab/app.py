@@ -1,0 +1,97 @@
+"""The main job: config -> job -> one compiled program -> records -> plots -> summary."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from optlab import engine, landscape, plots, records
+from optlab.config import Job, build_job
+from optlab.errors import UserError
+
+log = logging.getLogger("optlab")
+
+
+def overrides_choose_optimizer(overrides: list[str]) -> bool:
+    """True when the command line sets `optimizer=...` or `optimizer.*` (replacing a lineup)."""
+    keys = (o.split("=", 1)[0].lstrip("+~") for o in overrides)
+    return any(k == "optimizer" or k.startswith("optimizer.") for k in keys)
+
+
+def simulate(job: Job) -> engine.Trajectory:
+    """Run every member of `job` from every start in one compiled program."""
+    if job.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    return engine.run(
+        job.surface,
+        job.groups,
+        job.steps,
+        diagnostics=job.diagnostics,
+        tol_grad=job.tol_grad,
+        target=job.target,
+        dtype=np.dtype(job.dtype),
+    )
+
+
+def draw(out: Path, job: Job, traj: engine.Trajectory) -> list[Path]:
+    """`contour.png` (2-D surfaces) and `loss.png`."""
+    s = job.surface
+    title = f"{s.name} ({s.dim}-D), {job.steps} steps"
+    written = [plots.loss(out / "loss.png", traj.loss, job.labels, title=title, f_min=s.f_min)]
+    if s.dim == 2:
+        X, Y, Z = landscape.grid(s, job.plot_bounds)
+        written.append(
+            plots.contour(
+                out / "contour.png",
+                X,
+                Y,
+                Z,
+                title=title,
+                minimizers=s.minimizers,
+                paths=traj.params,
+                labels=job.labels,
+                f_min=s.f_min,
+            )
+        )
+    return written
+
+
+def summary(rows: list[dict[str, Any]]) -> str:
+    """A short table: one line per run (label, final loss, distance to the minimizer, status)."""
+    width = max(len("label"), *(len(r["label"]) for r in rows))
+    lines = [f"{'label':<{width}}  {'final_loss':>12}  {'distance':>10}  {'steps':>6}  status"]
+    for r in rows:
+        lines.append(
+            f"{r['label']:<{width}}  {r['final_loss']:>12.4e}  {r['distance_to_minimizer']:>10.3e}  "
+            f"{r['steps_taken']:>6}  {r['status']}"
+        )
+    return "\n".join(lines)
+
+
+def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
+    """Build the job from `cfg`, run it, write records and plots into `out`, print a summary."""
+    job = build_job(cfg, single_optimizer=overrides_choose_optimizer(overrides))
+    for w in job.warnings:
+        log.warning(w)
+    traj = simulate(job)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = records.write(out, job, traj)
+    draw(out, job, traj)
+    print(f"optlab: wrote trajectory.npz, runs.csv and plots to {out}")
+    print(summary(rows))
+    return rows
+
+
+TASKS = {"optimize": optimize}
+
+
+def main(cfg: Any, out: Path, overrides: list[str]) -> Any:
+    """Dispatch on `cfg.task` (an experiment chooses it; default `optimize`)."""
+    task = cfg.get("task", "optimize")
+    if task not in TASKS:
+        raise UserError(f"task={task!r} is unknown; available: {', '.join(sorted(TASKS))}")
+    return TASKS[task](cfg, out, overrides)

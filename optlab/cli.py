@@ -1,0 +1,50 @@
+"""Command-line guards: user errors become one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+from optlab.config import conf_dir
+from optlab.errors import UserError
+
+GROUPS = ("surface", "optimizer", "experiment")
+EXIT_USER_ERROR = 2
+
+
+def fail(message: str) -> None:
+    """Print `optlab: error: message` on stderr and exit with status 2."""
+    print(f"optlab: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_USER_ERROR)
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Turn a `UserError` raised inside into `fail(...)` (no traceback)."""
+    try:
+        yield
+    except UserError as e:
+        fail(str(e))
+
+
+def choices(group: str) -> list[str]:
+    """The config files available in `conf/<group>/`."""
+    return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+
+
+def precheck(argv: list[str]) -> None:
+    """Reject an unknown `surface=`/`optimizer=`/`experiment=` choice before Hydra composes.
+
+    Hydra's own message spans many lines; this one names the key, the value and the choices.
+    """
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        key = key.lstrip("+~")
+        if not sep or key not in GROUPS or "(" in value:
+            continue
+        allowed = choices(key)
+        for v in value.split(","):
+            v = v.strip()
+            if v and v != "null" and v not in allowed:
+                fail(f"{key}={v!r} is unknown; available: {', '.join(allowed)}")

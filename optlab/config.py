@@ -1,0 +1,223 @@
+"""The one place where a Hydra/OmegaConf config becomes optlab objects (validated)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from optlab import optimizers, surfaces
+from optlab.engine import Group
+from optlab.errors import UserError
+from optlab.surfaces.base import Surface
+
+DTYPES = ("float32", "float64")
+
+
+def conf_dir() -> Path:
+    """The live checkout's `conf/` when running from a checkout, else the wheel's `optlab/conf`."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "conf"
+    if (checkout / "config.yaml").is_file() and (here.parent / "pyproject.toml").is_file():
+        return checkout
+    return here / "conf"
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """One optimizer of a job's lineup: its label, static spec and traced hyperparameters."""
+
+    label: str
+    spec: optimizers.Spec
+    hparams: dict[str, float]
+    config: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """Everything one experiment needs, as plain Python/NumPy values."""
+
+    surface: Surface
+    members: tuple[Member, ...]
+    starts: np.ndarray  # (S, d): every member runs from every start
+    steps: int
+    dtype: str
+    seed: int
+    diagnostics: bool
+    tol_grad: float
+    target: float | None
+    plot_bounds: np.ndarray  # (2, 2) view of the contour plot
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def groups(self) -> list[Group]:
+        """One engine group per member, each running from every start."""
+        n = len(self.starts)
+        return [
+            Group(m.spec, {k: np.full(n, v) for k, v in m.hparams.items()}, self.starts)
+            for m in self.members
+        ]
+
+    @property
+    def labels(self) -> list[str]:
+        """One label per run, in the engine's run order."""
+        n = len(self.starts)
+        return [m.label if n == 1 else f"{m.label}[{i}]" for m in self.members for i in range(n)]
+
+
+def _plain(node: Any) -> Any:
+    """A DictConfig/ListConfig as plain dicts and lists (no OmegaConf below this module)."""
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    if isinstance(node, DictConfig | ListConfig):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
+
+
+def _integer(key: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UserError(f"{key}={value!r} is invalid: must be an integer >= {minimum}")
+    return value
+
+
+def _number(key: str, value: Any, allow_none: bool = True) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UserError(f"{key}={value!r} is invalid: must be a finite number")
+    return float(value)
+
+
+def _surface(cfg: Mapping[str, Any]) -> Surface:
+    params = dict(cfg)
+    name = params.pop("name", None)
+    if name is None:
+        raise UserError(f"surface.name is missing; available: {', '.join(surfaces.available())}")
+    return surfaces.get(name, **params)
+
+
+def optimizer_defaults(name: str) -> dict[str, Any]:
+    """The hyperparameters in `conf/optimizer/<name>.yaml` (empty when there is no such file)."""
+    from omegaconf import OmegaConf
+
+    path = conf_dir() / "optimizer" / f"{name}.yaml"
+    return _plain(OmegaConf.load(path)) if path.is_file() else {}
+
+
+def _member(label: str, cfg: Mapping[str, Any], prefix: str) -> Member:
+    """A lineup entry: its optimizer's YAML defaults overridden by the entry's own values."""
+    name = cfg.get("name", label)
+    hparams = optimizer_defaults(str(name)) | dict(cfg)
+    hparams.pop("name", None)
+    hparams.pop("label", None)
+    spec, traced = optimizers.split(name, hparams, prefix=prefix)
+    return Member(label, spec, traced, {"name": name, **hparams})
+
+
+def _members(cfg: Mapping[str, Any], single_optimizer: bool) -> tuple[Member, ...]:
+    lineup = cfg.get("lineup")
+    if lineup and not single_optimizer:
+        if not isinstance(lineup, Mapping):
+            raise UserError(f"lineup={lineup!r} is invalid: must map labels to optimizer configs")
+        return tuple(_member(str(k), v or {}, f"lineup.{k}") for k, v in lineup.items())
+    opt = dict(cfg.get("optimizer") or {})
+    name = opt.get("name")
+    if name is None:
+        raise UserError(
+            f"optimizer.name is missing; available: {', '.join(optimizers.available())}"
+        )
+    opt.pop("label", None)
+    return (_member(str(name), opt, "optimizer"),)
+
+
+def _points(key: str, value: Any, dim: int) -> np.ndarray:
+    """A start `[x, y]` or a list of starts `[[x, y], ...]` as an (S, d) array."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise UserError(f"{key}={value!r} is invalid: must be a list of {dim} numbers") from None
+    arr = arr.reshape(1, -1) if arr.ndim == 1 else arr
+    if arr.ndim != 2 or arr.shape[1] != dim or arr.shape[0] == 0:
+        raise UserError(
+            f"{key}={value!r} is invalid: the surface is {dim}-D, so a start needs {dim} numbers"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise UserError(f"{key}={value!r} is invalid: coordinates must be finite")
+    return arr
+
+
+def random_starts(bounds: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """`n` starts drawn uniformly from the box `bounds` (d, 2), reproducibly from `seed`."""
+    import jax
+
+    u = np.asarray(jax.random.uniform(jax.random.key(seed), (n, len(bounds))), dtype=float)
+    return bounds[:, 0] + u * (bounds[:, 1] - bounds[:, 0])
+
+
+def _starts(cfg: Mapping[str, Any], surface: Surface, seed: int) -> np.ndarray:
+    n = cfg.get("starts")
+    if n is not None:
+        return random_starts(surface.bounds, _integer("starts", n, 1), seed)
+    if cfg.get("start") is not None:
+        return _points("start", cfg["start"], surface.dim)
+    return random_starts(surface.bounds, 1, seed)
+
+
+def _outside(starts: np.ndarray, bounds: np.ndarray) -> list[str]:
+    out = (starts < bounds[:, 0]) | (starts > bounds[:, 1])
+    return [
+        f"start {s.tolist()} lies outside the surface's bounds {bounds.tolist()}; running anyway"
+        for s, o in zip(starts, out, strict=True)
+        if o.any()
+    ]
+
+
+def _plot_bounds(cfg: Mapping[str, Any], surface: Surface) -> np.ndarray:
+    value = cfg.get("plot_bounds")
+    if value is None:
+        return surface.bounds[:2]
+    arr = _points("plot_bounds", value, 2)
+    if arr.shape != (2, 2) or np.any(arr[:, 0] >= arr[:, 1]):
+        raise UserError(
+            f"plot_bounds={value!r} is invalid: must be [[xlo, xhi], [ylo, yhi]], lo < hi"
+        )
+    return arr
+
+
+def build_job(cfg: Any, single_optimizer: bool = False) -> Job:
+    """Validate `cfg` and build the job; every bad value raises a one-line `UserError`.
+
+    `single_optimizer` says the user chose `optimizer=...` on the command line, which replaces an
+    experiment's `lineup` with that one optimizer.
+    """
+    cfg = _plain(cfg)
+    dtype = cfg.get("dtype", "float32")
+    if dtype not in DTYPES:
+        raise UserError(f"dtype={dtype!r} is invalid: allowed: {', '.join(DTYPES)}")
+    steps = _integer("steps", cfg.get("steps"), 1)
+    seed = _integer("seed", cfg.get("seed", 0), 0)
+    surface = _surface(cfg.get("surface") or {})
+    members = _members(cfg, single_optimizer)
+    starts = _starts(cfg, surface, seed)
+    tol_grad = _number("tol_grad", cfg.get("tol_grad")) or 0.0
+    target = _number("target", cfg.get("target"))
+    for key, value in (("tol_grad", tol_grad), ("target", target)):
+        if value is not None and value < 0:
+            raise UserError(f"{key}={value!r} is invalid: must be >= 0")
+    return Job(
+        surface=surface,
+        members=members,
+        starts=starts,
+        steps=steps,
+        dtype=dtype,
+        seed=seed,
+        diagnostics=bool(cfg.get("diagnostics", True)),
+        tol_grad=tol_grad,
+        target=target,
+        plot_bounds=_plot_bounds(cfg, surface),
+        warnings=tuple(_outside(starts, surface.bounds)),
+    )
