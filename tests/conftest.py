@@ -1,0 +1,55 @@
+"""Shared test setup: float64 available (explicit dtypes keep float32 tests float32), helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def compose():
+    """compose(overrides) -> DictConfig, through Hydra's compose API on the live conf/."""
+    from hydra import compose as _compose
+    from hydra import initialize_config_dir
+
+    from optlab.config import conf_dir
+
+    def run(overrides=()):
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
+            return _compose(config_name="config", overrides=list(overrides))
+
+    return run
+
+
+def run_cli(args, cwd, env=None, timeout=240):
+    """Run `python -m optlab ARGS` in a subprocess; return the CompletedProcess."""
+    full_env = os.environ | {"PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "optlab", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli(tmp_path):
+    """cli(*args) runs optlab with its output in a fresh tmp dir; returns (proc, out_dir)."""
+
+    def run(*args, env=None):
+        out = tmp_path / "run"
+        proc = run_cli([*args, f"hydra.run.dir={out}"], cwd=tmp_path, env=env)
+        return proc, out
+
+    return run
