@@ -36,6 +36,10 @@ class SurfaceInfo:
     nondifferentiable_at: str = ""  # human description, e.g. "x = 0"
     f_min_note: str = ""  # e.g. "minimum over the box; unbounded below outside"
     stationary_points: tuple[tuple[str, tuple[float, ...], float], ...] = ()  # (kind, x, f)
+    # singular(x, tol) -> True where f is not differentiable within `tol` of x (NumPy predicate);
+    # property tests sample away from those points. None: differentiable everywhere.
+    singular: Callable[[np.ndarray, float], bool] | None = None
+    unbounded_below: bool = False  # f* is the minimum over the bounds only
 
 
 @jax.tree_util.register_pytree_node_class
