@@ -23,9 +23,11 @@ def compose():
 
     from optlab.config import conf_dir
 
-    def run(overrides=()):
+    def run(overrides=(), hydra=False):
         with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
-            return _compose(config_name="config", overrides=list(overrides))
+            return _compose(
+                config_name="config", overrides=list(overrides), return_hydra_config=hydra
+            )
 
     return run
 
