@@ -39,9 +39,12 @@ def near_coordinate_plane(x: np.ndarray, tol: float) -> np.ndarray:
     return np.any(np.abs(np.asarray(x, dtype=float)) < tol, axis=-1)
 
 
-def _nd(name, fn, dim, bounds, minimizers, f_min, info, params=None, **config) -> Surface:
+def _nd(name, fn, dim, lo, hi, at, f_min, **info) -> Surface:
+    """On the box [lo, hi]ᵈ, minimizers `at` (k, d), or (at, …, at) for a number."""
+    minimizers = np.full((1, dim), at) if np.ndim(at) == 0 else at
+    info = SurfaceInfo(**info)
     return Surface(
-        name, fn, dim, bounds, minimizers, f_min, params, info, config={"dim": dim, **config}
+        name, fn, dim, box(lo, hi, dim), minimizers, f_min, info=info, config={"dim": dim}
     )
 
 
@@ -52,8 +55,17 @@ def _sphere(x):
 @register("sphere", min_dim=1, max_dim=None)
 def sphere(dim: int = 2) -> Surface:
     """f(x) = Σ xᵢ²: the bowl x² + y² of the classic gradient picture."""
-    info = SurfaceInfo(formula=r"\sum_i x_i^2", source="De Jong (1975), PhD thesis, U. Michigan")
-    return _nd("sphere", _sphere, dim, box(-5.12, 5.12, dim), np.zeros((1, dim)), 0.0, info)
+    return _nd(
+        "sphere",
+        _sphere,
+        dim,
+        -5.12,
+        5.12,
+        0.0,
+        0.0,
+        formula=r"\sum_i x_i^2",
+        source="De Jong (1975), PhD thesis, U. Michigan",
+    )
 
 
 def _rosenbrock(x):
@@ -63,12 +75,18 @@ def _rosenbrock(x):
 @register("rosenbrock", min_dim=2, max_dim=None)
 def rosenbrock(dim: int = 2) -> Surface:
     """f(x) = Σᵢ₌₁ᵈ⁻¹ [100 (xᵢ₊₁ − xᵢ²)² + (xᵢ − 1)²]: the curved banana valley."""
-    info = SurfaceInfo(
+    return _nd(
+        "rosenbrock",
+        _rosenbrock,
+        dim,
+        -5.0,
+        10.0,
+        1.0,
+        0.0,
         formula=r"\sum_{i=1}^{d-1} [100 (x_{i+1} - x_i^2)^2 + (x_i - 1)^2]",
         source="Rosenbrock (1960), The Computer Journal 3(3)",
         f_min_note="for d >= 4 there is also a local minimum near (-1, 1, ..., 1)",
     )
-    return _nd("rosenbrock", _rosenbrock, dim, box(-5.0, 10.0, dim), np.ones((1, dim)), 0.0, info)
 
 
 def _rastrigin(x):
@@ -78,11 +96,17 @@ def _rastrigin(x):
 @register("rastrigin", min_dim=1, max_dim=None)
 def rastrigin(dim: int = 2) -> Surface:
     """f(x) = 10d + Σ [xᵢ² − 10 cos 2πxᵢ]: a bowl covered in a regular grid of local minima."""
-    info = SurfaceInfo(
+    return _nd(
+        "rastrigin",
+        _rastrigin,
+        dim,
+        -5.12,
+        5.12,
+        0.0,
+        0.0,
         formula=r"10 d + \sum_i [x_i^2 - 10 \cos(2 \pi x_i)]",
         source="Rastrigin (1974); N-d form: Mühlenbein, Schomisch & Born (1991)",
     )
-    return _nd("rastrigin", _rastrigin, dim, box(-5.12, 5.12, dim), np.zeros((1, dim)), 0.0, info)
 
 
 def _ackley(x):
@@ -96,14 +120,20 @@ def ackley(dim: int = 2) -> Surface:
 
     Not differentiable at 0 (a cone tip); JAX's gradient there is 0, a valid subgradient.
     """
-    info = SurfaceInfo(
+    return _nd(
+        "ackley",
+        _ackley,
+        dim,
+        -32.768,
+        32.768,
+        0.0,
+        0.0,
         formula=r"-20 e^{-0.2 \sqrt{\sum_i x_i^2 / d}} - e^{\sum_i \cos(2 \pi x_i) / d} + 20 + e",
         source="Ackley (1987), A Connectionist Machine for Genetic Hillclimbing",
         differentiable=False,
         nondifferentiable_at="x = 0 (a cone tip; JAX returns the subgradient 0 there)",
         singular=near_origin,
     )
-    return _nd("ackley", _ackley, dim, box(-32.768, 32.768, dim), np.zeros((1, dim)), 0.0, info)
 
 
 def _griewank(x):
@@ -114,11 +144,17 @@ def _griewank(x):
 @register("griewank", min_dim=1, max_dim=None)
 def griewank(dim: int = 2) -> Surface:
     """f(x) = Σ xᵢ²/4000 − Π cos(xᵢ/√i) + 1: a shallow bowl with many shallow local minima."""
-    info = SurfaceInfo(
+    return _nd(
+        "griewank",
+        _griewank,
+        dim,
+        -600.0,
+        600.0,
+        0.0,
+        0.0,
         formula=r"\sum_i x_i^2 / 4000 - \prod_i \cos(x_i / \sqrt{i}) + 1",
         source="Griewank (1981), J. Optim. Theory Appl. 34(1)",
     )
-    return _nd("griewank", _griewank, dim, box(-600.0, 600.0, dim), np.zeros((1, dim)), 0.0, info)
 
 
 def _styblinski_tang(x):
@@ -128,14 +164,16 @@ def _styblinski_tang(x):
 @register("styblinski_tang", min_dim=1, max_dim=None)
 def styblinski_tang(dim: int = 2) -> Surface:
     """f(x) = ½ Σ (xᵢ⁴ − 16xᵢ² + 5xᵢ): 2ᵈ local minima; f* = −39.16616570·d (not −39.16599·d)."""
-    info = SurfaceInfo(
+    return _nd(
+        "styblinski_tang",
+        _styblinski_tang,
+        dim,
+        -5.0,
+        5.0,
+        STYBLINSKI_TANG_ARGMIN,
+        STYBLINSKI_TANG_MIN * dim,
         formula=r"\frac{1}{2} \sum_i (x_i^4 - 16 x_i^2 + 5 x_i)",
         source="Styblinski & Tang (1990), Neural Networks 3(4)",
-    )
-    minimizer = np.full((1, dim), STYBLINSKI_TANG_ARGMIN)
-    f_min = STYBLINSKI_TANG_MIN * dim
-    return _nd(
-        "styblinski_tang", _styblinski_tang, dim, box(-5.0, 5.0, dim), minimizer, f_min, info
     )
 
 
@@ -147,11 +185,17 @@ def _zakharov(x):
 @register("zakharov", min_dim=1, max_dim=None)
 def zakharov(dim: int = 2) -> Surface:
     """f(x) = Σ xᵢ² + (Σ ½ i xᵢ)² + (Σ ½ i xᵢ)⁴: a plate-shaped valley, unimodal."""
-    info = SurfaceInfo(
+    return _nd(
+        "zakharov",
+        _zakharov,
+        dim,
+        -5.0,
+        10.0,
+        0.0,
+        0.0,
         formula=r"\sum_i x_i^2 + (\sum_i \frac{i}{2} x_i)^2 + (\sum_i \frac{i}{2} x_i)^4",
         source=SVL,
     )
-    return _nd("zakharov", _zakharov, dim, box(-5.0, 10.0, dim), np.zeros((1, dim)), 0.0, info)
 
 
 def _dixon_price(x):
@@ -170,12 +214,17 @@ def dixon_price_minimizers(dim: int) -> np.ndarray:
 @register("dixon_price", min_dim=1, max_dim=None)
 def dixon_price(dim: int = 2) -> Surface:
     """f(x) = (x₁ − 1)² + Σᵢ₌₂ᵈ i (2xᵢ² − xᵢ₋₁)²: two global minima (the last coordinate's sign)."""
-    info = SurfaceInfo(
+    return _nd(
+        "dixon_price",
+        _dixon_price,
+        dim,
+        -10.0,
+        10.0,
+        dixon_price_minimizers(dim),
+        0.0,
         formula=r"(x_1 - 1)^2 + \sum_{i=2}^d i (2 x_i^2 - x_{i-1})^2",
         source="Dixon & Price (1989), J. Optim. Theory Appl. 60(2)",
     )
-    minimizers = dixon_price_minimizers(dim)
-    return _nd("dixon_price", _dixon_price, dim, box(-10.0, 10.0, dim), minimizers, 0.0, info)
 
 
 def _schwefel(x):
@@ -188,7 +237,14 @@ def schwefel(dim: int = 2) -> Surface:
 
     f* = 0 is the minimum over the box [−500, 500]ᵈ; outside it f is unbounded below.
     """
-    info = SurfaceInfo(
+    return _nd(
+        "schwefel",
+        _schwefel,
+        dim,
+        -500.0,
+        500.0,
+        SCHWEFEL_ARGMIN,
+        0.0,
         formula=r"418.98288727243370628\,d - \sum_i x_i \sin\sqrt{|x_i|}",
         source="Schwefel (1981), Numerical Optimization of Computer Models",
         nondifferentiable_at="x_i = 0: f is C1 there but its second derivative is unbounded",
@@ -196,8 +252,6 @@ def schwefel(dim: int = 2) -> Surface:
         singular=near_coordinate_plane,
         unbounded_below=True,
     )
-    minimizer = np.full((1, dim), SCHWEFEL_ARGMIN)
-    return _nd("schwefel", _schwefel, dim, box(-500.0, 500.0, dim), minimizer, 0.0, info)
 
 
 def _quadratic(x, eigenvalues, center):
@@ -230,16 +284,10 @@ def quadratic(dim: int = 2, condition_number: float = 10.0, center: Any = None) 
         source="Nesterov (2004), Introductory Lectures on Convex Optimization, §2.1",
     )
     params = {"eigenvalues": quadratic_eigenvalues(dim, float(kappa)), "center": c}
+    config = {
+        "dim": dim,
+        "condition_number": kappa,
+        "center": None if center is None else c.tolist(),
+    }
     bounds = c[:, None] + box(-5.0, 5.0, dim)
-    return _nd(
-        "quadratic",
-        _quadratic,
-        dim,
-        bounds,
-        c[None],
-        0.0,
-        info,
-        params,
-        condition_number=kappa,
-        center=None if center is None else c.tolist(),
-    )
+    return Surface("quadratic", _quadratic, dim, bounds, c[None], 0.0, params, info, config)
