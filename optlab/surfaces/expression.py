@@ -53,7 +53,7 @@ ALLOWED = (
 )
 XY = ("x", "y")
 _INDEXED = re.compile(r"x(0|[1-9][0-9]*)")
-_SYMBOLS = {ast.BitXor: "^ (use ** for powers)", ast.FloorDiv: "//", ast.Mod: "%"}
+_HINTS = {ast.BitXor: " (use ** for powers)"}
 _KINDS = {
     ast.Attribute: "attribute access",
     ast.Lambda: "lambda",
@@ -115,8 +115,8 @@ def _check(text: str, node: ast.AST) -> None:
     elif isinstance(node, ast.BinOp):
         if type(node.op) not in BINARY:
             token, col = _operator_column(text, node)
-            symbol = _SYMBOLS.get(type(node.op), token)
-            raise _fail(text, f"operator {symbol!r} at column {col} is not allowed")
+            hint = _HINTS.get(type(node.op), "")
+            raise _fail(text, f"operator {token!r} at column {col} is not allowed{hint}")
         _check(text, node.left)
         _check(text, node.right)
     elif isinstance(node, ast.UnaryOp):
@@ -131,7 +131,9 @@ def _check(text: str, node: ast.AST) -> None:
         if func.id not in FUNCTIONS:
             raise _reject(text, func, "unknown function", func.id)
         if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
-            raise _reject(text, node, f"{func.id} takes exactly one argument, so")
+            col = _column(text, node.lineno, node.col_offset)
+            segment = ast.get_source_segment(text, node)
+            raise _fail(text, f"{func.id} takes exactly one argument ({segment!r} at column {col})")
         _check(text, node.args[0])
     else:
         kind = _KINDS.get(type(node), type(node).__name__.lower())
