@@ -85,7 +85,7 @@ def slices(
             title=f"slice {fixed[i]}: f as a function of {name} alone",
         )
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper center", fontsize=9, framealpha=0.9)
+        ax.legend(loc="best", fontsize=9, framealpha=0.9)
     fig.suptitle(f"{title}: slicing the surface, the partial derivative is the slope of the slice")
     return style.save(fig, path)
 
@@ -218,8 +218,20 @@ def _cosine(ax, gradient: np.ndarray) -> None:
         (hi, 0.0, TANGENT, "D", None),
     ]
     for a, v, col, m, label in marks:
-        ax.axvline(a % 360, color=col, lw=0.9, ls=":")
-        ax.plot(a % 360, v, m, color=col, mec="black", ms=11, zorder=6, label=label)
+        at = [a % 360, 360.0] if a % 360 == 0 else [a % 360]  # 0° and 360° are one direction
+        for x in at:
+            ax.axvline(x, color=col, lw=0.9, ls=":")
+        ax.plot(
+            at,
+            [v] * len(at),
+            m,
+            color=col,
+            mec="black",
+            ms=11,
+            zorder=6,
+            label=label,
+            clip_on=False,
+        )
 
 
 def directional(path: Path, sampled: np.ndarray, *, gradient: np.ndarray, title: str) -> Path:
