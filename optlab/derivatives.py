@@ -64,17 +64,20 @@ def analyze(surface: Surface, x: jax.Array, units: jax.Array) -> dict[str, jax.A
     norm = jnp.linalg.norm(grad)
     along = grad / jnp.where(norm > 0, norm, 1)
     slope = lambda u: jax.jvp(surface, (x,), (u,))[1]  # noqa: E731
+    mixed = calculus.mixed_partials(surface, x)
     return {
         "value": value,
         "partials": jax.vmap(lambda i: calculus.partial(surface, x, i))(jnp.arange(x.shape[0])),
         "gradient": grad,
         "gradient_norm": norm,
         "hessian": H,
-        "mixed": calculus.mixed_partials(surface, x),
+        "mixed": mixed,
         "eigenvalues": jnp.linalg.eigvalsh(H),
         "asymmetry": calculus.asymmetry(H),
+        "mixed_asymmetry": calculus.asymmetry(mixed),
         "code": calculus.classify(x, value, grad, H),
         "central": calculus.central_differences(surface, x),
+        "fd_error": calculus.finite_difference_error(surface, x),
         "directional": jax.vmap(slope)(units),
         "along_gradient": slope(along),
     }
@@ -91,7 +94,7 @@ def slice_values(surface: Surface, x: jax.Array, lo: jax.Array, hi: jax.Array, n
 gradients = jax.jit(lambda surface, points: jax.vmap(jax.grad(surface))(points))
 
 
-def _finite(v: Any) -> Any:
+def _floats(v: Any) -> Any:
     """Python floats (NaN and ±inf kept: json writes NaN/Infinity) from arrays."""
     return np.asarray(v, dtype=float).tolist()
 
@@ -127,7 +130,6 @@ def compute(job: PointJob) -> dict[str, Any]:
     r = jax.device_get(analyze(s.astype(job.dtype), x, jnp.asarray(units, dtype=job.dtype)))
     names = coordinate_names(d)
     g, M = np.asarray(r["gradient"]), np.asarray(r["mixed"])
-    fd_scale = max(float(np.abs(g).max()), 1.0)
     tol = calculus.tolerance(job.dtype)
     mixed = [
         {
@@ -140,7 +142,7 @@ def compute(job: PointJob) -> dict[str, Any]:
         for j in range(i + 1, d)
     ]
     directional = [
-        {"angle_deg": a, "direction": _finite(u), "value": float(v), "along": None}
+        {"angle_deg": a, "direction": _floats(u), "value": float(v), "along": None}
         for a, u, v in zip(labels, units, r["directional"], strict=True)
     ]
     if job.direction is not None:
@@ -149,34 +151,34 @@ def compute(job: PointJob) -> dict[str, Any]:
         directional.append(
             {
                 "angle_deg": angle_deg(g) if d == 2 else None,
-                "direction": _finite(g / np.linalg.norm(g)),
+                "direction": _floats(g / np.linalg.norm(g)),
                 "value": float(r["along_gradient"]),
                 "along": "gradient",
             }
         )
     warnings = _warnings(s, np.asarray(x), r)
-    asym = max(float(r["asymmetry"]), float(calculus.asymmetry(M)))
+    asym = max(float(r["asymmetry"]), float(r["mixed_asymmetry"]))  # jax.hessian and nested grads
     return {
         "surface": s.name,
         "formula": s.info.formula,
         "dim": d,
         "dtype": job.dtype,
-        "point": _finite(job.point),
+        "point": _floats(job.point),
         "value": float(r["value"]),
-        "partials": dict(zip(names, _finite(r["partials"]), strict=True)),
-        "gradient": _finite(g),
+        "partials": dict(zip(names, _floats(r["partials"]), strict=True)),
+        "gradient": _floats(g),
         "gradient_norm": float(r["gradient_norm"]),
         **({"gradient_angle_deg": angle_deg(g)} if d == 2 else {}),
-        "hessian": _finite(r["hessian"]),
+        "hessian": _floats(r["hessian"]),
         "mixed_partials": mixed,
         "hessian_asymmetry": float(r["asymmetry"]),
         "clairaut_tolerance": tol,
         "clairaut_holds": bool(asym <= tol),
-        "hessian_eigenvalues": _finite(r["eigenvalues"]),
+        "hessian_eigenvalues": _floats(r["eigenvalues"]),
         "stationary_type": calculus.type_name(int(r["code"])),
         "directional": directional,
-        "finite_difference_gradient": _finite(r["central"]),
-        "finite_difference_error": float(np.abs(g - r["central"]).max() / fd_scale),
+        "finite_difference_gradient": _floats(r["central"]),
+        "finite_difference_error": float(r["fd_error"]),
         "finite_difference_tolerance": calculus.tolerance(job.dtype, 1 / 3),
         "differentiable": not warnings,
         "warnings": warnings,

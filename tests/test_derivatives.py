@@ -199,13 +199,20 @@ def test_nan_derivatives_are_reported_honestly(tmp_path, caplog):
 
 def test_declared_kink_is_warned_even_when_jax_returns_numbers():
     """|x| + y² at 0: JAX returns ∂|x|/∂x = 1 there (one-sided), so only the surface's declaration
-    tells that it is not a derivative."""
-    rec = derivatives.compute(
-        kink(lambda x: jnp.abs(x[0]) + x[1] ** 2, lambda x, tol: abs(x[0]) <= tol, "abs")
-    )
+    tells that it is not a derivative; away from x = 0 there is no warning."""
+    at = kink(lambda x: jnp.abs(x[0]) + x[1] ** 2, lambda x, tol: abs(x[0]) <= tol, "abs")
+    rec = derivatives.compute(at)
     assert rec["gradient"] == [1.0, 0.0] and rec["differentiable"] is False
     (w,) = rec["warnings"]
     assert "abs declares itself not differentiable at [0.0, 0.0] (x = 0)" in w
-    away = kink(lambda x: jnp.abs(x[0]) + x[1] ** 2, lambda x, tol: abs(x[0]) <= tol, "abs")
-    away = PointJob(away.surface, np.array([0.5, 1.0]), None, "float64", away.plot_bounds)
+    away = PointJob(at.surface, np.array([0.5, 1.0]), None, "float64", at.plot_bounds)
     assert derivatives.compute(away)["differentiable"] is True
+
+
+def test_one_compilation_per_surface(compose):
+    """A new point, or a fresh but equal surface object, reuses the compiled analysis."""
+    derivatives.compute(job(compose, "surface=rosenbrock", "point=[0.5,1.5]"))
+    size = derivatives.analyze._cache_size()
+    rec = derivatives.compute(job(compose, "surface=rosenbrock", "point=[-1.0,2.0]"))
+    assert derivatives.analyze._cache_size() == size
+    assert rec["gradient"] == [396.0, 200.0]  # (−400x(y − x²) − 2(1 − x), 200(y − x²))

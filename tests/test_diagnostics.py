@@ -108,7 +108,7 @@ def test_records_hold_diagnostics_and_final_point_checks(compose, tmp_path):
         [
             "surface=himmelblau",
             "dtype=float64",
-            "steps=300",
+            "steps=100",
             f"start=[[3.2,1.8],{xmax},[0.0,0.0]]".replace(" ", ""),
             "lineup={gd: {name: gd, learning_rate: 0.01}, adam: {name: adam, learning_rate: 1e-4}}",
         ]
@@ -116,7 +116,7 @@ def test_records_hold_diagnostics_and_final_point_checks(compose, tmp_path):
     app.optimize(cfg, tmp_path, [])
     npz = np.load(tmp_path / "trajectory.npz")
     for name in DIAGNOSTICS:
-        assert npz[name].shape == (6, 300)
+        assert npz[name].shape == (6, 100)
     rows = records.read_csv(tmp_path / "runs.csv")
     kinds = {r["label"]: r["stationary_type"] for r in rows}
     assert kinds["gd[0]"] == "minimum" and kinds["gd[1]"] == "maximum"
