@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from optlab import engine, landscape, plots, records
+from optlab import calculus, derivatives, engine, landscape, plots, records
 from optlab.config import Job, build_job
 from optlab.errors import UserError
 
@@ -22,10 +22,15 @@ def overrides_choose_optimizer(overrides: list[str]) -> bool:
     return any(k == "optimizer" or k.startswith("optimizer.") for k in keys)
 
 
+def use_dtype(dtype: str) -> None:
+    """Switch JAX to 64-bit when `dtype` is float64 (x64 is process-wide: set it before any work)."""
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+
+
 def simulate(job: Job) -> engine.Trajectory:
     """Run every member of `job` from every start in one compiled program."""
-    if job.dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
+    use_dtype(job.dtype)
     return engine.run(
         job.surface,
         job.groups,
@@ -79,19 +84,21 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
         log.warning(w)
     traj = simulate(job)
     out.mkdir(parents=True, exist_ok=True)
-    rows = records.write(out, job, traj)
+    final = calculus.point_checks(job.surface, traj.params[:, -1])
+    rows = records.write(out, job, traj, extra=final)
     draw(out, job, traj)
     print(f"optlab: wrote trajectory.npz, runs.csv and plots to {out}")
     print(summary(rows))
     return rows
 
 
-TASKS = {"optimize": optimize}
+TASKS = {"optimize": optimize, "derivatives": derivatives.task}
 
 
 def main(cfg: Any, out: Path, overrides: list[str]) -> Any:
     """Dispatch on `cfg.task` (an experiment chooses it; default `optimize`)."""
     task = cfg.get("task", "optimize")
+    use_dtype(cfg.get("dtype"))
     if task not in TASKS:
         raise UserError(f"task={task!r} is unknown; available: {', '.join(sorted(TASKS))}")
     return TASKS[task](cfg, out, overrides)
