@@ -22,9 +22,10 @@ EPS = float(np.finfo(np.float64).eps)
 
 
 def buildable() -> list[str]:
-    """Catalog surfaces whose builder needs no argument (e.g. not a user-given expression)."""
+    """Catalog surfaces (not user-defined ones) whose builder needs no argument."""
     params = lambda n: inspect.signature(entry(n).build).parameters.values()  # noqa: E731
-    return [n for n in surfaces.available() if all(p.default is not p.empty for p in params(n))]
+    catalog = [n for n in surfaces.available() if n not in surfaces.USER_DEFINED]
+    return [n for n in catalog if all(p.default is not p.empty for p in params(n))]
 
 
 @jax.jit
