@@ -224,7 +224,8 @@ def test_clip_by_global_norm_caps_the_gradient_in_front():
     """gd with clipping X moves by η·min(‖∇f‖, X) along −∇f."""
     surface = quadratic([1.0, 1.0])
     starts = np.array([[30.0, 40.0], [0.3, 0.4]])  # ‖∇f‖ = 50 (clipped) and 0.5 (not)
-    traj = engine.run(surface, [group("gd", starts, learning_rate=0.1, clip_by_global_norm=2.0)], 1)
+    run = group("gd", starts, learning_rate=0.1, clip_by_global_norm=2.0)
+    traj = engine.run(surface, [run], 1, dtype=np.float64)
     step = traj.params[:, 0] - traj.params[:, 1]
     np.testing.assert_allclose(np.linalg.norm(step, axis=-1), [0.2, 0.05], rtol=1e-6)
     np.testing.assert_allclose(
@@ -248,3 +249,18 @@ def test_factory_signatures_are_optax_names():
     assert set(inspect.signature(catalog.nesterov).parameters) <= set(sgd)
     lbfgs = set(inspect.signature(optax.lbfgs).parameters)
     assert set(inspect.signature(catalog.lbfgs).parameters) - lbfgs == {"max_linesearch_steps"}
+
+
+def test_command_line_names_the_valid_hyperparameters_where_hydra_would_not(capsys):
+    """`optimizer=adam optimizer.beta1=0.9`: one line, exit 2 (Hydra alone says "not in struct")."""
+    from optlab.cli import EXIT_USER_ERROR, check_hyperparameter_names
+
+    check_hyperparameter_names(["optimizer=adam", "optimizer.b1=0.5", "steps=3"])
+    with pytest.raises(SystemExit) as e:
+        check_hyperparameter_names(["optimizer=adam", "optimizer.beta1=0.9"])
+    assert e.value.code == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert err == (
+        "optlab: error: optimizer.beta1=0.9 is not a hyperparameter of 'adam'; valid: "
+        "learning_rate, b1, b2, eps, eps_root, nesterov, clip_by_global_norm\n"
+    )

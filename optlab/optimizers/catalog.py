@@ -12,7 +12,16 @@ import optax.contrib
 
 from optlab.optimizers.gd import gd
 from optlab.optimizers.newton import newton
-from optlab.optimizers.registry import OPEN_UNIT, UNIT, Check, Entry, EvalCounter, register
+from optlab.optimizers.registry import (
+    AT_LEAST_ONE,
+    NONNEGATIVE,
+    OPEN_UNIT,
+    UNIT,
+    Check,
+    Entry,
+    EvalCounter,
+    register,
+)
 
 
 def momentum(
@@ -136,5 +145,25 @@ register(
         traced=("learning_rate", "b1", "weight_decay", "weight_lr_power"),
     )
 )
-register(Entry("lbfgs", lbfgs, extra_evals=linesearch_evals(grads=True)))
-register(Entry("newton", newton, extra_evals=linesearch_evals(grads=False, hessians=1)))
+register(
+    Entry(
+        "lbfgs",
+        lbfgs,
+        checks={"max_linesearch_steps": AT_LEAST_ONE},
+        extra_evals=linesearch_evals(grads=True),
+    )
+)
+register(
+    Entry(
+        "newton",
+        newton,
+        checks={
+            "damping": NONNEGATIVE,
+            "min_eig_rtol": NONNEGATIVE,
+            "max_backtracking_steps": NONNEGATIVE,
+            "slope_rtol": OPEN_UNIT,
+            "decrease_factor": OPEN_UNIT,
+        },
+        extra_evals=linesearch_evals(grads=False, hessians=1),
+    )
+)

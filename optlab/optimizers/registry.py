@@ -164,20 +164,27 @@ def _check_type(key: str, value: Any, default: Any, traced: bool) -> None:
         raise UserError(f"{key}={value!r} is invalid: must be a number")
 
 
+def check_names(name: str, hparams: Mapping[str, Any], prefix: str = "optimizer") -> None:
+    """A UserError for the first key that is not a hyperparameter of `name`, listing the valid ones."""
+    valid = entry(name).parameters
+    for key, value in hparams.items():
+        if key not in valid:
+            raise UserError(
+                f"{prefix}.{key}={value!r} is not a hyperparameter of {name!r}; "
+                f"valid: {', '.join(valid)}"
+            )
+
+
 def split(name: str, hparams: Mapping[str, Any], prefix: str = "optimizer") -> tuple[Spec, dict]:
     """Validate `hparams` for optimizer `name`; return its static Spec and traced values.
 
     `None` means the factory's default. A mapping `learning_rate` is a schedule (static).
     """
     e = entry(name)
+    check_names(name, hparams, prefix)
     defaults = e.defaults
     traced = {}
     for key, value in hparams.items():
-        if key not in e.parameters:
-            raise UserError(
-                f"{prefix}.{key}={value!r} is not a hyperparameter of {name!r}; "
-                f"valid: {', '.join(e.parameters)}"
-            )
         if value is None:
             continue
         if key == "learning_rate" and isinstance(value, Mapping):
