@@ -66,11 +66,10 @@ def test_newton_matches_a_numpy_reference_step_for_step_with_its_evaluation_coun
 def test_scale_by_newton_solves_the_shifted_system_and_shifts_only_when_needed():
     """u ← (H + λI)⁻¹u: λ = 0 where H ≻ 0; where H is indefinite, H + λI's least eigenvalue is δ."""
     opt = scale_by_newton()
+    update = jax.jit(lambda g, x: opt.update(g, opt.init(x), x, value_fn=rosen))
     for x, definite in (([1.0, 1.0], True), ([0.0, 1.0], False)):
-        x = jnp.asarray(x)
-        h = rosen_hessian(np.asarray(x))
-        g = jnp.asarray(rosen_grad(np.asarray(x)))
-        step, state = opt.update(g, opt.init(x), x, value_fn=lambda z: rosen(z))
+        h, g = rosen_hessian(np.asarray(x)), rosen_grad(np.asarray(x))
+        step, state = update(jnp.asarray(g), jnp.asarray(x))
         lam = float(state.damping)
         eig = np.linalg.eigvalsh(h)
         if definite:

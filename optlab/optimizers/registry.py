@@ -36,7 +36,6 @@ HIDDEN = frozenset(
         "mu_dtype",
         "state_dtype",
         "trust_ratio_mask",
-        "verbose",
         "weight_decay_mask",
     }
 )
