@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import sys
 from collections.abc import Iterator
-
-import yaml
 
 from optlab.config import conf_dir
 from optlab.errors import UserError
@@ -54,6 +53,14 @@ def precheck(argv: list[str]) -> None:
     check_hyperparameter_names(argv)
 
 
+def _literal(text: str) -> object:
+    """`0.9` -> 0.9, `[1,2]` -> [1, 2]; anything else stays text (for messages only)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def check_hyperparameter_names(argv: list[str]) -> None:
     """Reject `optimizer.KEY=...` when KEY is not a hyperparameter of the `optimizer=NAME` chosen.
 
@@ -66,4 +73,4 @@ def check_hyperparameter_names(argv: list[str]) -> None:
         key, sep, value = arg.partition("=")
         if sep and key.startswith("optimizer."):
             with guard():
-                check_names(chosen[0], {key.removeprefix("optimizer."): yaml.safe_load(value)})
+                check_names(chosen[0], {key.removeprefix("optimizer."): _literal(value)})
