@@ -12,6 +12,7 @@ import numpy as np
 from optlab import engine, landscape, plots, records
 from optlab.config import Job, build_job
 from optlab.errors import UserError
+from optlab.ml import tasks as ml_tasks
 
 log = logging.getLogger("optlab")
 
@@ -87,6 +88,9 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
 
 
 TASKS = {"optimize": optimize}
+TASKS["mlp"] = ml_tasks.mlp
+TASKS["penalty"] = ml_tasks.penalty
+TASKS["saliency"] = ml_tasks.saliency
 
 
 def main(cfg: Any, out: Path, overrides: list[str]) -> Any:
