@@ -15,22 +15,28 @@ from optlab.surfaces.base import Surface
 Array = jax.Array
 
 
-def filter_normalized(arch: Architecture, theta: Array, key: Array) -> Array:
-    """A Gaussian direction rescaled so each filter (a unit's incoming weights, one column of W)
-    has the norm of the same filter of θ; bias directions are zero, as in Li et al."""
+@partial(jax.jit, static_argnames="arch")
+def filter_normalized(arch: Architecture, theta: Array, noise: Array) -> Array:
+    """The Gaussian direction `noise` (shaped like θ) rescaled so each filter (a unit's incoming
+    weights, one column of W) has the norm of the same filter of θ; bias directions are zero, as
+    in Li et al."""
     layers = []
-    for (W, b), k in zip(
-        arch.unflatten(theta), jax.random.split(key, len(arch.shapes)), strict=True
-    ):
-        d = jax.random.normal(k, W.shape, W.dtype)
-        d = d * jnp.linalg.norm(W, axis=0) / jnp.linalg.norm(d, axis=0)
-        layers.append((d, jnp.zeros_like(b)))
+    for (W, b), (D, _) in zip(arch.unflatten(theta), arch.unflatten(noise), strict=True):
+        scale = jnp.linalg.norm(W, axis=0) / jnp.linalg.norm(D, axis=0)
+        layers.append((D * scale, jnp.zeros_like(b)))
     return arch.flatten(layers)
+
+
+def random_directions(arch: Architecture, theta: Array, seed: int) -> tuple[Array, Array]:
+    """Two filter-normalized directions from Gaussian noise drawn (on the host) from `seed`."""
+    noise = np.random.default_rng(seed).standard_normal((2, arch.dim))
+    d1, d2 = (filter_normalized(arch, theta, jnp.asarray(n, theta.dtype)) for n in noise)
+    return d1, d2
 
 
 @partial(jax.jit, static_argnames="n")
 def _plane(loss, theta, d1, d2, span, n):
-    a = jnp.linspace(-span, span, n)
+    a = jnp.linspace(-span, span, n, dtype=theta.dtype)
     A, B = jnp.meshgrid(a, a)
     points = theta + A.reshape(-1, 1) * d1 + B.reshape(-1, 1) * d2
     return A, B, jax.lax.map(loss, points, batch_size=64).reshape(n, n)

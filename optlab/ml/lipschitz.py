@@ -12,15 +12,16 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from optlab.ml.mlp import Architecture, forward, gradient_penalty
 
 Array = jax.Array
 
 
-def spectral_norm(W: Array, key: Array, iters: int = 200) -> Array:
-    """σ_max(W) by power iteration on WᵀW: v ← WᵀWv / ‖WᵀWv‖, σ = ‖Wv‖."""
-    v = jax.random.normal(key, (W.shape[1],), W.dtype)
+def spectral_norm(W: Array, iters: int = 200, seed: int = 0) -> Array:
+    """σ_max(W) by power iteration on WᵀW: v ← WᵀWv / ‖WᵀWv‖, σ = ‖Wv‖ (v₀ Gaussian)."""
+    v = jnp.asarray(np.random.default_rng(seed).standard_normal(W.shape[1]), W.dtype)
 
     def step(_, v):
         w = W.T @ (W @ v)
@@ -30,11 +31,10 @@ def spectral_norm(W: Array, key: Array, iters: int = 200) -> Array:
     return jnp.linalg.norm(W @ v)
 
 
-def spectral_norms(arch: Architecture, theta: Array, key: Array, iters: int = 200) -> Array:
+def spectral_norms(arch: Architecture, theta: Array, iters: int = 200) -> Array:
     """σ_max of every layer's weight matrix (L,)."""
-    keys = jax.random.split(key, len(arch.shapes))
     return jnp.stack(
-        [spectral_norm(W, k, iters) for (W, _), k in zip(arch.unflatten(theta), keys, strict=True)]
+        [spectral_norm(W, iters, seed=k) for k, (W, _) in enumerate(arch.unflatten(theta))]
     )
 
 
@@ -45,18 +45,12 @@ def jacobian_norms(arch: Architecture, theta: Array, x: Array) -> Array:
 
 
 @partial(jax.jit, static_argnames="arch")
-def _estimates(arch, theta, x, targets, key):
-    sigma = spectral_norms(arch, theta, key)
+def estimates(arch: Architecture, theta: Array, x: Array, targets: Array) -> dict[str, Array]:
+    """Both Lipschitz estimates, the layers' σ_max and E‖∇ₓℓ‖² on (x, targets), in one call."""
+    sigma = spectral_norms(arch, theta)
     return {
         "input_gradient_max": jnp.max(jacobian_norms(arch, theta, x)),
         "spectral_product": jnp.prod(sigma),
         "layer_spectral_norms": sigma,
         "gradient_penalty": gradient_penalty(arch, theta, x, targets),
     }
-
-
-def estimates(
-    arch: Architecture, theta: Array, x: Array, targets: Array, seed: int = 0
-) -> dict[str, Array]:
-    """Both Lipschitz estimates, the layers' σ_max and E‖∇ₓℓ‖² on (x, targets), in one call."""
-    return _estimates(arch, theta, x, targets, jax.random.key(seed))

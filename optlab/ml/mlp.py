@@ -118,7 +118,9 @@ class Objective:
         # second backward pass.
         return data + jax.lax.cond(
             penalty > 0,
-            lambda: penalty * gradient_penalty(self.arch, theta, inputs, targets),
+            lambda: (penalty * gradient_penalty(self.arch, theta, inputs, targets)).astype(
+                data.dtype
+            ),
             lambda: jnp.zeros_like(data),
         )
 

@@ -145,8 +145,7 @@ def draw_landscapes(out: Path, t: Training) -> list[Path]:
     path = t.traj.params[r]
     theta = jnp.asarray(path[-1])
     loss = t.job.surface.astype(theta.dtype)
-    k1, k2 = jax.random.split(jax.random.key(t.job.seed))
-    d1, d2 = (landscape.filter_normalized(t.arch, theta, k) for k in (k1, k2))
+    d1, d2 = landscape.random_directions(t.arch, theta, t.job.seed)
     label = t.job.labels[r]
     written = []
     for name, (u, v), span, note in (
