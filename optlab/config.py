@@ -193,6 +193,11 @@ def section(cfg: Any, key: str) -> dict[str, Any]:
     return dict(_plain(cfg.get(key)) or {})
 
 
+def build_surface(cfg: Any) -> Surface:
+    """The surface of `cfg.surface` (validated)."""
+    return _surface(section(cfg, "surface"))
+
+
 def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None = None) -> Job:
     """Validate `cfg` and build the job; every bad value raises a one-line `UserError`.
 

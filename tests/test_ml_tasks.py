@@ -16,7 +16,8 @@ from optlab.config import conf_dir
 from optlab.errors import UserError
 from optlab.ml.data import load_digits
 
-FAST = ["steps=30", "mlp.hidden=[16]"]
+# one optimizer everywhere: every task then shares one compiled engine program
+FAST = ["steps=30", "mlp.hidden=[16]", "optimizer=adam"]
 
 
 def run_task(out, *overrides):
@@ -51,27 +52,27 @@ def test_mlp_records_accuracy_and_layer_gradients_per_step(mlp_run):
     for name in ("trajectory.npz", "runs.csv", "loss.png", "mlp.png"):
         assert (out / name).stat().st_size > 0
     npz = np.load(out / "trajectory.npz")
-    assert list(npz["labels"]) == ["gd", "momentum", "adam"]
-    assert npz["params"].shape == (3, 31, 64 * 16 + 16 + 16 * 10 + 10)
+    assert list(npz["labels"]) == ["adam"]  # optimizer=adam replaced the experiment's lineup
+    assert npz["params"].shape == (1, 31, 64 * 16 + 16 + 16 * 10 + 10)
     for key in ("train_accuracy", "test_accuracy", "train_loss", "test_loss"):
-        assert npz[key].shape == (3, 31)
+        assert npz[key].shape == (1, 31)
     # the per-layer norms split the engine's gradient norm: ‖g‖² = Σₗ ‖gₗ‖²
     np.testing.assert_allclose(
         np.sqrt((npz["layer_grad_norm"] ** 2).sum(-1)), npz["grad_norm"], rtol=1e-5
     )
     # accuracies against an independent NumPy forward pass of the recorded parameters
     d = load_digits()
-    for r in range(3):
-        for split, x, y in (("train", d.x_train, d.y_train), ("test", d.x_test, d.y_test)):
-            acc = np.mean(numpy_forward(npz["params"][r, -1], x).argmax(-1) == y)
-            assert npz[f"{split}_accuracy"][r, -1] == pytest.approx(acc, abs=1e-6)
-    adam = npz["test_accuracy"][2]
-    assert adam[0] < 0.3 and adam[-1] > 0.8  # training works: from chance to most digits right
-    csv = records.read_csv(out / "runs.csv")
-    assert [r["label"] for r in csv] == ["gd", "momentum", "adam"]
-    for row, r in zip(rows, range(3), strict=True):
-        assert row["final_test_accuracy"] == pytest.approx(npz["test_accuracy"][r, -1])
-        assert 0 < row["lipschitz_data"] <= row["lipschitz_bound"]
+    for split, x, y in (("train", d.x_train, d.y_train), ("test", d.x_test, d.y_test)):
+        for step in (0, -1):
+            acc = np.mean(numpy_forward(npz["params"][0, step], x).argmax(-1) == y)
+            assert npz[f"{split}_accuracy"][0, step] == pytest.approx(acc, abs=1e-6)
+    acc = npz["test_accuracy"][0]
+    assert acc[0] < 0.3 and acc[-1] > 0.8  # training works: from chance to most digits right
+    (row,) = rows
+    assert records.read_csv(out / "runs.csv")[0]["label"] == row["label"] == "adam"
+    assert row["final_test_accuracy"] == pytest.approx(acc[-1])
+    assert 0 < row["lipschitz_data"] <= row["lipschitz_bound"]
+    assert row["final_loss"] == pytest.approx(npz["loss"][0, -1])
 
 
 def test_mlp_landscapes_are_drawn(mlp_run):
@@ -90,8 +91,10 @@ def test_penalty_compares_lambdas_with_one_compilation(tmp_path):
     assert with_ < 0.5 * without
     assert [r["penalty"] for r in rows] == [0.0, 1.0]
     assert "| label | penalty |" in (tmp_path / "penalty.md").read_text()
-    for sub in ("penalty_0", "penalty_1"):
-        assert (tmp_path / sub / "trajectory.npz").is_file()
+    for sub, lam in (("penalty_0", 0.0), ("penalty_1", 1.0)):
+        (row,) = records.read_csv(tmp_path / sub / "runs.csv")
+        assert float(row["penalty"]) == lam
+        assert np.load(tmp_path / sub / "trajectory.npz")["test_accuracy"].shape == (1, 31)
     assert (tmp_path / "penalty.png").stat().st_size > 10_000
 
 

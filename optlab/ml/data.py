@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from types import ModuleType
 
 import numpy as np
@@ -36,13 +37,18 @@ class Digits:
 
 def load_digits(test_fraction: float = 0.25, what: str = "the ML experiments") -> Digits:
     """The 1797 digits, shuffled once with a fixed seed (the split never depends on the run's seed)."""
-    data = require_sklearn(what).load_digits()
-    x = np.asarray(data.data, dtype=np.float64) / 16.0
-    y = np.asarray(data.target, dtype=np.int32)
+    x, y = _digits(require_sklearn(what))
     order = np.random.default_rng(0).permutation(len(y))
     n_test = round(len(y) * test_fraction)
     test, train = order[:n_test], order[n_test:]
     return Digits(x[train], y[train], x[test], y[test])
+
+
+@functools.cache
+def _digits(datasets: ModuleType) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels / 16 (N, 64) and labels (N,), read once per process."""
+    data = datasets.load_digits()
+    return np.asarray(data.data, dtype=np.float64) / 16.0, np.asarray(data.target, dtype=np.int32)
 
 
 def one_hot(labels: np.ndarray, n: int = N_CLASSES) -> np.ndarray:

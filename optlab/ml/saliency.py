@@ -83,10 +83,16 @@ def explain(
 ) -> Explanation:
     """Saliency of class `class_index` (None: each image's predicted class) for every image of
     x (n, n_in), with the masking check; host arrays."""
+    c = -1 if class_index is None else class_index
+    return Explanation(*map(np.asarray, _explain(arch, theta, x, baseline, key, c, k, draws)))
+
+
+@partial(jax.jit, static_argnames=("arch", "k", "draws"))
+def _explain(arch, theta, x, baseline, key, class_index, k, draws):
     probs = jax.nn.softmax(forward(arch, theta, x), axis=-1)
     predicted = jnp.argmax(probs, axis=-1)
-    classes = predicted if class_index is None else jnp.full_like(predicted, class_index)
+    classes = jnp.where(class_index < 0, predicted, class_index)
     grads = input_gradient(arch, theta, x, classes)
     top, rand = masking_effect(arch, theta, x, classes, baseline, key, k, draws)
     p = jnp.take_along_axis(probs, classes[:, None], axis=-1)[:, 0]
-    return Explanation(*(np.asarray(a) for a in (classes, p, grads, top, rand, predicted)))
+    return classes, p, grads, top, rand, predicted

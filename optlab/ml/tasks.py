@@ -109,8 +109,9 @@ def estimates(t: Training) -> list[dict[str, float]]:
     return rows
 
 
-def write_run(out: Path, t: Training) -> list[dict[str, Any]]:
-    """records (trajectory.npz with the curves added, runs.csv), loss.png, mlp.png, landscapes."""
+def write_run(out: Path, t: Training, figures: bool = True) -> list[dict[str, Any]]:
+    """records (trajectory.npz with the curves added, runs.csv); with `figures`, loss.png,
+    mlp.png and (if asked for) the landscapes."""
     from optlab.app import draw
 
     out.mkdir(parents=True, exist_ok=True)
@@ -129,6 +130,8 @@ def write_run(out: Path, t: Training) -> list[dict[str, Any]]:
     extra = c | {"layer_names": np.asarray(t.arch.layer_names)}
     records.write_npz(out / "trajectory.npz", t.job, t.traj, extra=extra)
     records.write_csv(out / "runs.csv", rows)
+    if not figures:
+        return rows
     draw(out, t.job, t.traj)
     sizes = "-".join(map(str, t.arch.sizes))
     title = f"{sizes} {t.arch.activation} MLP on digits, λ = {t.settings.penalty:g}"
@@ -222,17 +225,17 @@ PENALTY_COLUMNS = (
 
 def penalty(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     """`experiment=penalty`: train once per λ in `mlp.penalties` (same init; λ is traced, so one
-    compile), each into `penalty_<λ>/`; compare the Lipschitz estimates in penalty.{csv,md,png}."""
+    compile), records into `penalty_<λ>/`; compare the Lipschitz estimates in penalty.{csv,md,png}."""
     base = mlp_settings(section(cfg, "mlp"))
     rows = []
     for lam in base.penalties:
         t = train(cfg, overrides, dataclasses.replace(base, penalty=lam), "penalty")
-        rows += write_run(out / f"penalty_{lam:g}", t)
+        rows += write_run(out / f"penalty_{lam:g}", t, figures=False)
     table = [{k: r[k] for k in PENALTY_COLUMNS} for r in rows]
     records.write_csv(out / "penalty.csv", table)
     (out / "penalty.md").write_text(markdown(table) + "\n")
     plots.penalty(out / "penalty.png", table)
-    print(f"optlab: wrote penalty.csv, penalty.md, penalty.png and one folder per λ to {out}")
+    print(f"optlab: wrote penalty.csv, penalty.md, penalty.png and records per λ to {out}")
     print(markdown(table))
     return rows
 
