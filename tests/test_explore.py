@@ -66,7 +66,7 @@ def test_bowl_at_1_1_reads_magnitude_2_83_and_direction_45_degrees():
     assert re.search(r"direction of ∇f\s+45°", text)
     assert re.search(r"θ\(u, ∇f\) = 45°", text)
     # D_u f with u = e_x is ∂f/∂x = 2 = 2.83 cos 45°
-    assert text.splitlines()[-1] == "D_u f = |∇f| cos θ = 2"
+    assert "\nD_u f = |∇f| cos θ = 2\n" in text
     p, g = np.array([1.0, 1.0]), np.array([2.0, 2.0])
     end = p + g * ex.scale
     np.testing.assert_allclose(ex.arrow.xy, end, rtol=1e-6)
@@ -92,6 +92,17 @@ def test_dragging_the_point_updates_the_gradient_without_recompiling():
         assert f"direction of ∇f  {direction:.0f}°" in ex.text.get_text()
         assert f"|∇f|   {np.linalg.norm(g):.3g}" in ex.text.get_text()
     assert probe._cache_size() == compiled
+
+
+def test_arrows_shrink_to_stay_in_view_and_the_scale_is_shown():
+    ex = make()
+    scale = ex.scale
+    drag(ex, ex.point, [4.5, -4.0])  # |∇f| = 12: at the start's scale the head leaves the view
+    inside = lambda s: np.all(np.abs(ex.point + 2 * ex.point * s) <= 5.12)  # noqa: E731
+    halvings = next(k for k in range(1, 20) if inside(scale / 2**k))
+    assert ex.scale == pytest.approx(scale / 2**halvings)
+    np.testing.assert_allclose(ex.arrow.xy, ex.point + 2 * ex.point * ex.scale, rtol=1e-6)
+    assert f"arrows: {ex.scale:.3g} × ∇f" in ex.text.get_text()
 
 
 def test_dragging_u_gives_the_directional_derivative():
@@ -168,3 +179,9 @@ def test_n_d_surface_is_refused_in_one_line(tmp_path):
     assert proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("optlab: error: surface.dim=3 is invalid for the explorer")
     assert list(tmp_path.iterdir()) == []  # no Hydra outputs or logs left behind
+
+
+def test_optimizer_on_the_command_line_replaces_the_lineup():
+    ex = make("surface=himmelblau", "optimizer=adam", "optimizer.learning_rate=0.05")
+    assert [m.label for m in ex.members] == ["adam"]
+    assert ex.members[0].hparams["learning_rate"] == 0.05

@@ -67,6 +67,7 @@ def main(cfg: Any, overrides: list[str]) -> Explorer | Path:
     import matplotlib.pyplot as plt
 
     fig = plt.figure(figsize=(12.0, 7.0))
+    fig.canvas.manager.set_window_title(f"optlab explorer: {job.surface.name}")
     explorer = Explorer.from_job(fig, job, direction)
     plt.show()
     return explorer

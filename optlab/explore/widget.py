@@ -220,8 +220,10 @@ class Explorer:
         cast = lambda a: np.asarray(a, dtype=self.dtype)  # noqa: E731
         p = probe(self.surface, cast(self.point), cast(self.u))
         self.probe = type(p)(*(np.asarray(v, dtype=float) for v in p))
+        ok = bool(np.all(np.isfinite(self.probe.grad)))
+        if ok:
+            self._fit_scale()
         x, g, s, L = self.point, self.probe.grad, self.scale, self.length
-        ok = bool(np.all(np.isfinite(g)))
         end = x + g * s if ok else x
         corner = np.array([end[0], x[1]])
         self.arrow.xy, self.arrow.xyann = tuple(end), tuple(x)
@@ -251,11 +253,20 @@ class Explorer:
         self.projection.set_data([x[0], foot[0]], [x[1], foot[1]])
         self.drop.set_data([end[0], foot[0]], [end[1], foot[1]])
         self.dot.set_data([x[0]], [x[1]])
-        self.text.set_text(readout(x, self.u, self.probe))
+        self.text.set_text(readout(x, self.u, self.probe) + f"\n\narrows: {s:.3g} × ∇f")
         self._draw_level()
         if self.paths:
             self.run()
         self.fig.canvas.draw_idle()
+
+    def _fit_scale(self) -> None:
+        """Halve the arrows' scale while the gradient's head would leave the view (a point
+        inside it); '+' makes them longer again."""
+        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+        if not np.all((lo <= self.point) & (self.point <= hi)):
+            return
+        while not np.all((lo <= (end := self.point + self.probe.grad * self.scale)) & (end <= hi)):
+            self.scale /= 2
 
     def _draw_level(self) -> None:
         if self._level is not None:

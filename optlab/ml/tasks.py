@@ -156,7 +156,7 @@ def draw_landscapes(out: Path, t: Training) -> list[Path]:
             "landscape.png",
             (d1, d2),
             s.landscape_span,
-            "random filter-normalized directions (the trajectory projects to almost a point)",
+            "random filter-normalized directions (the path projects to ≈ a point)",
         ),
         ("landscape_pca.png", *_pca(path)),
     ):
