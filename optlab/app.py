@@ -12,6 +12,7 @@ import numpy as np
 from optlab import calculus, derivatives, engine, landscape, plots, records
 from optlab.config import Job, build_job
 from optlab.errors import UserError
+from optlab.ml import tasks as ml_tasks
 
 log = logging.getLogger("optlab")
 
@@ -92,7 +93,13 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-TASKS = {"optimize": optimize, "derivatives": derivatives.task}
+TASKS = {
+    "optimize": optimize,
+    "derivatives": derivatives.task,
+    "mlp": ml_tasks.mlp,
+    "penalty": ml_tasks.penalty,
+    "saliency": ml_tasks.saliency,
+}
 
 
 def main(cfg: Any, out: Path, overrides: list[str]) -> Any:

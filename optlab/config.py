@@ -195,17 +195,28 @@ def _dtype(cfg: Mapping[str, Any]) -> str:
     return dtype
 
 
-def build_job(cfg: Any, single_optimizer: bool = False) -> Job:
+def section(cfg: Any, key: str) -> dict[str, Any]:
+    """`cfg[key]` as a plain dict (empty when missing or null)."""
+    return dict(_plain(cfg.get(key)) or {})
+
+
+def build_surface(cfg: Any) -> Surface:
+    """The surface of `cfg.surface` (validated)."""
+    return _surface(section(cfg, "surface"))
+
+
+def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None = None) -> Job:
     """Validate `cfg` and build the job; every bad value raises a one-line `UserError`.
 
     `single_optimizer` says the user chose `optimizer=...` on the command line, which replaces an
-    experiment's `lineup` with that one optimizer.
+    experiment's `lineup` with that one optimizer. `surface`, when given, replaces `cfg.surface`
+    (a surface built from data, e.g. a network's training loss).
     """
     cfg = _plain(cfg)
     dtype = _dtype(cfg)
     steps = _integer("steps", cfg.get("steps"), 1)
     seed = _integer("seed", cfg.get("seed", 0), 0)
-    surface = _surface(cfg.get("surface") or {})
+    surface = surface if surface is not None else _surface(cfg.get("surface") or {})
     members = _members(cfg, single_optimizer)
     starts = _starts(cfg, surface, seed)
     tol_grad = _number("tol_grad", cfg.get("tol_grad")) or 0.0
