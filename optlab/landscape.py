@@ -83,9 +83,7 @@ def pca_plane(points: np.ndarray, center: np.ndarray, pad: float = 0.15) -> Plan
     half = np.maximum((hi - lo) * (0.5 + pad), 1e-3 * max(1.0, float(np.abs(c).max(initial=0))))
     mid = (lo + hi) / 2
     bounds = np.stack([mid - half, mid + half], axis=1)
-    return Plane(
-        c, basis, bounds, names, "plane of the trajectories' first two principal components"
-    )
+    return Plane(c, basis, bounds, names, "trajectories' first two principal components")
 
 
 def _complete(rows: np.ndarray, dim: int) -> np.ndarray:

@@ -16,6 +16,7 @@ from optlab.plots.contour import (
     draw_background,
     draw_minimizers,
     draw_paths,
+    map_figure,
     unit_arrows,
 )
 from optlab.plots.scene import Scene
@@ -65,7 +66,7 @@ def animate(scene: Scene, frames: int = 60, dpi: int = 80) -> Movie:
     axes in the same place, so each frame costs a few artists instead of the whole figure.
     """
     frames = min(frames, MAX_FRAMES)
-    fig = style.figure(7.0, 5.5)
+    fig = map_figure(scene)
     fig.set_dpi(dpi)
     ax = fig.add_subplot()
     draw_background(fig, ax, scene)
@@ -108,8 +109,8 @@ def animate(scene: Scene, frames: int = 60, dpi: int = 80) -> Movie:
         minlength=0,
         zorder=3,
     )
-    # the step counter sits in the figure's free bottom-left corner, clear of legend and data
-    counter = fig.text(0.015, 0.015, "", fontsize=11, weight="bold", ha="left", va="bottom")
+    # the step counter sits in the figure's top-left corner, clear of the legend and the data
+    counter = fig.text(0.015, 0.985, "", fontsize=11, weight="bold", ha="left", va="top")
     steps = frame_steps(paths, spans, frames)
     T = len(paths[0]) - 1 if paths else 0
 

@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.contour import QuadContourSet
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogFormatterSciNotation, LogLocator
+from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, LogLocator
 
 from optlab.plots import style
 from optlab.plots.scene import Scene
@@ -48,6 +48,18 @@ def unit_arrows(
     return U * s, V * s
 
 
+def equal_aspect(scene: Scene) -> bool:
+    """Draw x and y to the same scale (gradients then look perpendicular to the level curves)
+    unless one view span is over three times the other."""
+    return 1 / 3 <= np.ptp(scene.X) / np.ptp(scene.Y) <= 3
+
+
+def map_figure(scene: Scene) -> Figure:
+    """A figure for a map of `scene`, its height fitted to the view's aspect (no empty bands)."""
+    ratio = np.ptp(scene.Y) / np.ptp(scene.X) if equal_aspect(scene) else 1.0
+    return style.figure(7.0, float(np.clip(4.3 * ratio + 1.3, 3.5, 8.0)))
+
+
 def draw_background(fig: Figure, ax: Axes, scene: Scene) -> QuadContourSet:
     """Filled log-spaced contours of Z − floor with thin level lines and a colorbar."""
     levels, floor = log_levels(scene.Z, scene.f_min)
@@ -56,24 +68,22 @@ def draw_background(fig: Figure, ax: Axes, scene: Scene) -> QuadContourSet:
         scene.X, scene.Y, gap, levels=levels, norm=LogNorm(), cmap="viridis", extend="min"
     )
     ax.contour(scene.X, scene.Y, gap, levels=levels[::2], colors="k", linewidths=0.3, alpha=0.35)
-    decades = np.log10(levels[-1] / levels[0])
-    ticks = LogLocator(subs=(1.0, 2.0, 5.0) if decades < 4 else (1.0,), numticks=12)
+    few = np.log10(levels[-1] / levels[0]) < 4  # few decades: label 1, 2, 5 × 10^k plainly
     fig.colorbar(
         cs,
         ax=ax,
         label=gap_label(scene.f_min),
         shrink=0.9,
-        ticks=ticks,
-        format=LogFormatterSciNotation(labelOnlyBase=False),
+        ticks=LogLocator(subs=(1.0, 2.0, 5.0) if few else (1.0,), numticks=12),
+        format=FuncFormatter(lambda v, _: f"{v:.3g}") if few else LogFormatterSciNotation(),
     )
-    spans = (np.ptp(scene.X), np.ptp(scene.Y))
     ax.set(
         xlim=(scene.X.min(), scene.X.max()),
         ylim=(scene.Y.min(), scene.Y.max()),
         xlabel=scene.axis_names[0],
         ylabel=scene.axis_names[1],
     )
-    ax.set_aspect("equal" if 1 / 3 <= spans[0] / spans[1] <= 3 else "auto")
+    ax.set_aspect("equal" if equal_aspect(scene) else "auto")
     ax.set_title(scene.heading, fontsize=10)
     return cs
 
@@ -135,7 +145,7 @@ def start_end_entries(ax: Axes) -> None:
 
 def render(scene: Scene, quiver: bool = False) -> Figure:
     """The contour figure of `scene` (not saved)."""
-    fig = style.figure()
+    fig = map_figure(scene)
     ax = fig.add_subplot()
     draw_background(fig, ax, scene)
     if quiver and scene.field is not None:
