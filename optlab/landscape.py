@@ -218,10 +218,11 @@ def scene(
 ) -> Scene:
     """The runs (params, grad: (R, T+1, d)) and the surface on `plane`, as host arrays."""
     X, Y, Z = values(surface, plane, resolution)
-    paths = plane.project(params)
-    on_plane = plane.distance(surface.minimizers) <= 1e-6 * (
-        1 + np.abs(surface.minimizers).max(initial=0)
-    )
+    with np.errstate(invalid="ignore", over="ignore"):  # diverged runs: inf/NaN stay non-finite
+        paths = plane.project(params)
+        grads = np.asarray(grad, dtype=float) @ plane.basis.T
+    scale = 1 + np.abs(surface.minimizers).max(initial=0)
+    on_plane = plane.distance(surface.minimizers) <= 1e-6 * scale
     return Scene(
         X,
         Y,
@@ -231,7 +232,7 @@ def scene(
         paths=list(paths),
         labels=list(labels),
         heights=list(heights(surface, plane, paths)),
-        grads=list(np.asarray(grad, dtype=float) @ plane.basis.T),
+        grads=list(grads),
         f_min=surface.f_min,
         axis_names=plane.names,
         field=field(surface, plane) if quiver else None,

@@ -19,6 +19,7 @@ from optlab.config import build_job
 from optlab.engine import Trajectory
 from optlab.errors import UserError
 from optlab.plots import FILES, KINDS
+from optlab.plots.animation import frame_steps
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +144,15 @@ def test_200_plotting_jobs_leave_no_figure_behind(traj, tmp_path):
     assert len(alive) == 200 and plt.get_fignums() == []
     assert sum(r() is not None for r in alive) == 0
     assert len(gc.get_objects()) - objects < 2000  # a few cache entries, not 200 figures' worth
+
+
+@pytest.mark.slow
+def test_the_experiment_animation_at_default_settings_stays_under_5_mb(compose, tmp_path):
+    j = build_job(compose(["experiment=rosenbrock", "plots=[animation]"]))
+    traj = app.simulate(j)
+    (path,) = app.draw(tmp_path, j, traj)
+    expected = frame_steps(list(traj.params), (4.0, 4.0), 60)  # the view is 4 × 4
+    assert len(expected) <= 60 and expected[-1] == 2000
+    with Image.open(path) as im:
+        assert im.n_frames == len(expected)
+    assert path.stat().st_size <= 5 * 2**20

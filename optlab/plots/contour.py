@@ -48,6 +48,11 @@ def unit_arrows(
     return U * s, V * s
 
 
+def _plain(v: float, _pos: int | None = None) -> str:
+    """A colorbar label without exponent where one is not needed: 0.5, 20, 2000, 5e+05."""
+    return f"{v:.4g}" if 1e-3 <= abs(v) < 1e5 else f"{v:.0e}"
+
+
 def equal_aspect(scene: Scene) -> bool:
     """Draw x and y to the same scale (gradients then look perpendicular to the level curves)
     unless one view span is over three times the other."""
@@ -75,7 +80,7 @@ def draw_background(fig: Figure, ax: Axes, scene: Scene) -> QuadContourSet:
         label=gap_label(scene.f_min),
         shrink=0.9,
         ticks=LogLocator(subs=(1.0, 2.0, 5.0) if few else (1.0,), numticks=12),
-        format=FuncFormatter(lambda v, _: f"{v:.3g}") if few else LogFormatterSciNotation(),
+        format=FuncFormatter(_plain) if few else LogFormatterSciNotation(),
     )
     ax.set(
         xlim=(scene.X.min(), scene.X.max()),
