@@ -127,18 +127,15 @@ def test_surface3d_auto_scale_is_log_for_rosenbrock_linear_for_himmelblau(rb, hb
     assert render_surface3d(hb).axes[0].get_zlabel() == "f"
 
 
+def panels(traj) -> dict:
+    """Every optional panel's arrays, as `app.draw` passes them."""
+    names = ("grad_norm", "params", "f_evals", "steps_taken")
+    return {k: getattr(traj, k) for k in names}
+
+
 def test_loss_panels_hold_gap_evaluations_gradient_norm_and_step_size(rb):
     j, traj = rb
-    fig = render_loss(
-        traj.loss,
-        j.labels,
-        title="t",
-        f_min=0.0,
-        grad_norm=traj.grad_norm,
-        params=traj.params,
-        f_evals=traj.f_evals,
-        steps_taken=traj.steps_taken,
-    )
+    fig = render_loss(traj.loss, j.labels, title="t", f_min=0.0, **panels(traj))
     by_step, by_evals, gnorm, size = fig.axes[:4]
     for r, label in enumerate(j.labels):
         x, y = line(by_step, label).get_data()
@@ -159,14 +156,7 @@ def test_loss_panels_hold_gap_evaluations_gradient_norm_and_step_size(rb):
 def test_loss_ends_each_run_at_its_last_step_taken():
     j = job(tol_grad=5.0)  # adam stops early when |∇f| < 5
     traj = run(j)
-    fig = render_loss(
-        traj.loss,
-        j.labels,
-        title="t",
-        f_min=0.0,
-        steps_taken=traj.steps_taken,
-        f_evals=traj.f_evals,
-    )
+    fig = render_loss(traj.loss, j.labels, title="t", f_min=0.0, **panels(traj))
     for r, label in enumerate(j.labels):
         y = line(fig.axes[0], label).get_ydata()
         assert np.isfinite(y).sum() == traj.steps_taken[r] + 1

@@ -80,8 +80,13 @@ def animate(scene: Scene, frames: int = 60, dpi: int = 80) -> Movie:
     if grads:
         arrow_entry(ax, "−∇f at the current point")
     style.legend(ax)
+    paths = [np.asarray(scene.paths[r], dtype=float) for r in runs]
+    T = len(paths[0]) - 1 if paths else 0
+    # an invisible suptitle as wide as the longest counter makes the layout leave room for it
+    room = fig.suptitle(f"step {T} / {T}", fontsize=11, weight="bold", alpha=0)
     fig.canvas.draw()
     under = np.asarray(fig.canvas.buffer_rgba()).copy()
+    where = room.get_position()
     box, xlim, ylim = ax.get_position(), ax.get_xlim(), ax.get_ylim()
     fig.clear()
     fig.set_layout_engine("none")
@@ -89,7 +94,6 @@ def animate(scene: Scene, frames: int = 60, dpi: int = 80) -> Movie:
     top = fig.add_axes(box, xlim=xlim, ylim=ylim)
     top.set_axis_off()
     spans = (float(np.ptp(scene.X)), float(np.ptp(scene.Y)))
-    paths = [np.asarray(scene.paths[r], dtype=float) for r in runs]
     trails = [
         top.plot([], [], "-", color=c, lw=2.2, gid=scene.labels[r])[0]
         for r, c in zip(runs, colors, strict=True)
@@ -109,21 +113,18 @@ def animate(scene: Scene, frames: int = 60, dpi: int = 80) -> Movie:
         minlength=0,
         zorder=3,
     )
-    # the step counter sits in the figure's top-left corner, clear of the legend and the data
-    counter = fig.text(0.015, 0.985, "", fontsize=11, weight="bold", ha="left", va="top")
+    counter = fig.text(*where, "", fontsize=11, weight="bold", ha="center", va="top")
     steps = frame_steps(paths, spans, frames)
-    T = len(paths[0]) - 1 if paths else 0
 
     def update(k: int) -> list:
         t = int(steps[k])
         xy, uv = np.zeros((len(runs), 2)), np.zeros((len(runs), 2))
         for i, p in enumerate(paths):
             now = _current(p, t)
-            trail = p[: t + 1][np.all(np.isfinite(p[: t + 1]), axis=-1)]
-            trails[i].set_data(*trail.T)
-            heads[i].set_data([p[now, 0]], [p[now, 1]])
-            xy[i] = p[now]
-            if grads and np.all(np.isfinite(grads[i][now])):
+            trails[i].set_data(*style.finite_path(p[: t + 1]).T)
+            heads[i].set_data(*p[now : now + 1].T if now >= 0 else ([], []))
+            xy[i] = p[now] if now >= 0 else np.nan
+            if now >= 0 and grads and np.all(np.isfinite(grads[i][now])):
                 uv[i] = unit_arrows(-grads[i][now, 0], -grads[i][now, 1], spans, ARROW)
         arrows.set_offsets(xy)
         arrows.set_UVC(uv[:, 0], uv[:, 1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -141,27 +142,7 @@ def _totals(ax: Axes, ev: np.ndarray, g: np.ndarray, f_evals: np.ndarray, labels
 
 
 def loss(
-    path: Path,
-    losses: np.ndarray,
-    labels: Sequence[str],
-    *,
-    title: str,
-    f_min: float | None = None,
-    grad_norm: np.ndarray | None = None,
-    params: np.ndarray | None = None,
-    f_evals: np.ndarray | None = None,
-    steps_taken: np.ndarray | None = None,
-    dpi: int = 120,
+    path: Path, losses: np.ndarray, labels: Sequence[str], *, dpi: int = 120, **panels: Any
 ) -> Path:
-    """Write the loss figure (one panel per given array, see `render`) to `path` and release it."""
-    fig = render(
-        losses,
-        labels,
-        title=title,
-        f_min=f_min,
-        grad_norm=grad_norm,
-        params=params,
-        f_evals=f_evals,
-        steps_taken=steps_taken,
-    )
-    return style.save(fig, path, dpi=dpi)
+    """Write the loss figure (`render(losses, labels, **panels)`) to `path` and release it."""
+    return style.save(render(losses, labels, **panels), path, dpi=dpi)
