@@ -221,9 +221,27 @@ def _bounded(key: str, value: Any, lo: int, hi: int) -> int:
     return value
 
 
+def _axes(axes: Any, projection: str | None, dim: int) -> tuple[int, int]:
+    """`plot_options.axes`: two different coordinates of the slice (not with projection=pca)."""
+    ints = isinstance(axes, list) and len(axes) == 2
+    ints = ints and all(
+        isinstance(a, int) and not isinstance(a, bool) and 0 <= a < dim for a in axes
+    )
+    if not ints or axes[0] == axes[1]:
+        raise UserError(
+            f"plot_options.axes={axes!r} is invalid: must be two different integers in [0, {dim - 1}]"
+        )
+    if projection == "pca":
+        raise UserError(
+            "plot_options.axes is invalid with plot_options.projection=pca (axes choose a slice)"
+        )
+    return axes[0], axes[1]
+
+
 def _plots(cfg: Mapping[str, Any], dim: int) -> tuple[tuple[str, ...], PlotOptions]:
     """`plots` (a list of names; [] for none) and `plot_options`, validated."""
     from optlab.plots import KINDS
+    from optlab.plots.animation import MAX_FRAMES
 
     names = cfg.get("plots", ["contour", "loss"])
     names = [] if names is None else [names] if isinstance(names, str) else names
@@ -244,23 +262,11 @@ def _plots(cfg: Mapping[str, Any], dim: int) -> tuple[tuple[str, ...], PlotOptio
         raise UserError(f"plot_options.quiver={o['quiver']!r} is invalid: must be true or false")
     _choice("plot_options.projection", o["projection"], (None, *PROJECTIONS))
     _choice("plot_options.zscale", o["zscale"], ZSCALES)
-    axes = o["axes"]
-    if axes is not None:
-        ok = isinstance(axes, list) and len(axes) == 2 and len(set(axes)) == 2
-        if not ok or not all(
-            isinstance(a, int) and not isinstance(a, bool) and 0 <= a < dim for a in axes
-        ):
-            raise UserError(
-                f"plot_options.axes={axes!r} is invalid: must be two different integers in [0, {dim - 1}]"
-            )
-        if o["projection"] == "pca":
-            raise UserError(
-                "plot_options.axes is invalid with plot_options.projection=pca (axes choose a slice)"
-            )
-        o["axes"], o["projection"] = tuple(axes), "slice"
+    if o["axes"] is not None:
+        o["axes"], o["projection"] = _axes(o["axes"], o["projection"], dim), "slice"
     for key, lo, hi in (
         ("resolution", 8, 2000),
-        ("frames", 2, 100),
+        ("frames", 2, MAX_FRAMES),
         ("fps", 1, 50),
         ("dpi", 20, 600),
     ):

@@ -42,6 +42,7 @@ def test_default_plots_are_contour_and_loss(compose):
     ("overrides", "message"),
     [
         (["plots=[contour,contor]"], "plots=['contour', 'contor'] is invalid: unknown plot 'contor'; available: contour, loss, surface3d, animation"),
+        (["plot_options.axes=[[0],[1]]"], "plot_options.axes=[[0], [1]] is invalid: must be two different integers in [0, 1]"),
         (["plot_options.axes=[0,0]"], "plot_options.axes=[0, 0] is invalid: must be two different integers in [0, 1]"),
         (["surface.dim=10", "plot_options.axes=[3,10]"], "plot_options.axes=[3, 10] is invalid: must be two different integers in [0, 9]"),
         (["plot_options.axes=[0,1]", "plot_options.projection=pca"], "plot_options.axes is invalid with plot_options.projection=pca (axes choose a slice)"),
