@@ -9,8 +9,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from optlab import engine, landscape, plots, records
-from optlab.config import Job, build_job
+from optlab import cache, devices, engine, landscape, plots, progress, records
+from optlab.config import Job, build_job, cache_dir
 from optlab.errors import UserError
 
 log = logging.getLogger("optlab")
@@ -23,26 +23,58 @@ def overrides_choose_optimizer(overrides: list[str]) -> bool:
 
 
 def simulate(job: Job) -> engine.Trajectory:
-    """Run every member of `job` from every start in one compiled program."""
+    """Run every member of `job` at every grid point in one compiled program."""
     if job.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
-    return engine.run(
-        job.surface,
-        job.groups,
-        job.steps,
-        diagnostics=job.diagnostics,
-        tol_grad=job.tol_grad,
-        target=job.target,
-        dtype=np.dtype(job.dtype),
+    devs = devices.resolve(job.device)
+    runs = len(job.labels)
+    print(
+        f"optlab: {runs} runs × {job.steps} steps on {devices.describe(devs)} (device={job.device})"
     )
+    bar = (
+        progress.bar(runs * job.steps, runs)
+        if progress.wanted(job.progress, runs, job.steps)
+        else None
+    )
+    try:
+        return engine.run(
+            job.surface,
+            job.groups,
+            job.steps,
+            diagnostics=job.diagnostics,
+            tol_grad=job.tol_grad,
+            target=job.target,
+            dtype=np.dtype(job.dtype),
+            record=job.record,
+            record_every=job.record_every,
+            devices=devs,
+            chunk_size=job.chunk_size,
+            step_chunks=progress.CHUNKS if bar is not None else 1,
+            on_chunk=None if bar is None else bar.update,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+MAX_PLOTTED = 64  # runs drawn in a plot; a larger grid shows an evenly spaced sample
 
 
 def draw(out: Path, job: Job, traj: engine.Trajectory) -> list[Path]:
-    """`contour.png` (2-D surfaces) and `loss.png`."""
+    """`contour.png` (2-D surfaces) and `loss.png` (at most MAX_PLOTTED runs)."""
     s = job.surface
+    runs = len(job.labels)
+    shown = np.unique(np.linspace(0, runs - 1, min(runs, MAX_PLOTTED)).round().astype(int))
+    labels = [job.labels[i] for i in shown]
     title = f"{s.name} ({s.dim}-D), {job.steps} steps"
-    written = [plots.loss(out / "loss.png", traj.loss, job.labels, title=title, f_min=s.f_min)]
-    if s.dim == 2:
+    if len(shown) < runs:
+        title += f", {len(shown)} of {runs} runs"
+    written = []
+    if traj.loss is not None:
+        written.append(
+            plots.loss(out / "loss.png", traj.loss[shown], labels, title=title, f_min=s.f_min)
+        )
+    if s.dim == 2 and traj.params is not None:
         X, Y, Z = landscape.grid(s, job.plot_bounds)
         written.append(
             plots.contour(
@@ -52,16 +84,17 @@ def draw(out: Path, job: Job, traj: engine.Trajectory) -> list[Path]:
                 Z,
                 title=title,
                 minimizers=s.minimizers,
-                paths=traj.params,
-                labels=job.labels,
+                paths=traj.params[shown],
+                labels=labels,
                 f_min=s.f_min,
             )
         )
     return written
 
 
-def summary(rows: list[dict[str, Any]]) -> str:
+def summary(rows: list[dict[str, Any]], limit: int = 20) -> str:
     """A short table: one line per run (label, final loss, distance to the minimizer, status)."""
+    more, rows = len(rows) - limit, rows[:limit]
     width = max(len("label"), *(len(r["label"]) for r in rows))
     lines = [f"{'label':<{width}}  {'final_loss':>12}  {'distance':>10}  {'steps':>6}  status"]
     for r in rows:
@@ -69,6 +102,8 @@ def summary(rows: list[dict[str, Any]]) -> str:
             f"{r['label']:<{width}}  {r['final_loss']:>12.4e}  {r['distance_to_minimizer']:>10.3e}  "
             f"{r['steps_taken']:>6}  {r['status']}"
         )
+    if more > 0:
+        lines.append(f"… and {more} more runs in runs.csv")
     return "\n".join(lines)
 
 
@@ -89,8 +124,24 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
 TASKS = {"optimize": optimize}
 
 
+def setup(cfg: Any) -> None:
+    """Process-wide settings, before anything compiles: the compilation cache and, in a sweep,
+    the job's position and a single-threaded XLA:CPU under a multi-process joblib launcher."""
+    cache.enable(cache_dir(cfg))
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return
+    hc = HydraConfig.get()
+    if "joblib" in str(hc.launcher.get("_target_", "")):
+        devices.limit_cpu_threads(int(hc.launcher.get("n_jobs") or -1))
+    print(progress.job_line(hc.job.num))
+
+
 def main(cfg: Any, out: Path, overrides: list[str]) -> Any:
     """Dispatch on `cfg.task` (an experiment chooses it; default `optimize`)."""
+    setup(cfg)
     task = cfg.get("task", "optimize")
     if task not in TASKS:
         raise UserError(f"task={task!r} is unknown; available: {', '.join(sorted(TASKS))}")

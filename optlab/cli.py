@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import re
 import sys
 from collections.abc import Iterator
 
@@ -10,6 +12,12 @@ from optlab.config import conf_dir
 from optlab.errors import UserError
 
 GROUPS = ("surface", "optimizer", "experiment")
+LAUNCHERS = {  # hydra/launcher choice -> the plugin module that provides it (extra `sweep`)
+    "joblib": "hydra_plugins.hydra_joblib_launcher",
+    "submitit_slurm": "hydra_plugins.hydra_submitit_launcher",
+    "submitit_local": "hydra_plugins.hydra_submitit_launcher",
+}
+_RANGE_SPEC = re.compile(r"^(linspace|logspace|range)\(")
 EXIT_USER_ERROR = 2
 
 
@@ -37,10 +45,15 @@ def precheck(argv: list[str]) -> None:
     """Reject an unknown `surface=`/`optimizer=`/`experiment=` choice before Hydra composes.
 
     Hydra's own message spans many lines; this one names the key, the value and the choices.
+    Also: a launcher whose plugin is missing, and an unquoted grid range spec.
     """
     for arg in argv:
         key, sep, value = arg.partition("=")
         key = key.lstrip("+~")
+        if key == "hydra/launcher" and value in LAUNCHERS and not plugin_installed(value):
+            fail(f"hydra/launcher={value} needs its Hydra plugin: pip install -e '.[sweep]'")
+        if key.startswith("grid.") and _RANGE_SPEC.match(value):
+            fail(f"{key}={value} must be quoted so that Hydra passes it on: '{key}=\"{value}\"'")
         if not sep or key not in GROUPS or "(" in value:
             continue
         allowed = choices(key)
@@ -48,3 +61,11 @@ def precheck(argv: list[str]) -> None:
             v = v.strip()
             if v and v != "null" and v not in allowed:
                 fail(f"{key}={v!r} is unknown; available: {', '.join(allowed)}")
+
+
+def plugin_installed(launcher: str) -> bool:
+    """Whether the Hydra plugin providing `hydra/launcher=<launcher>` can be imported."""
+    try:
+        return importlib.util.find_spec(LAUNCHERS[launcher]) is not None
+    except ModuleNotFoundError:  # the `hydra_plugins` namespace itself is absent
+        return False
