@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,7 @@ def setup(cfg: Any) -> None:
     hc = HydraConfig.get()
     if "joblib" in str(hc.launcher.get("_target_", "")):
         devices.limit_cpu_threads(int(hc.launcher.get("n_jobs") or -1))
+        log.debug("XLA_FLAGS=%s", os.environ.get("XLA_FLAGS", ""))
     print(progress.job_line(hc.job.num))
 
 
@@ -145,4 +147,7 @@ def main(cfg: Any, out: Path, overrides: list[str]) -> Any:
     task = cfg.get("task", "optimize")
     if task not in TASKS:
         raise UserError(f"task={task!r} is unknown; available: {', '.join(sorted(TASKS))}")
-    return TASKS[task](cfg, out, overrides)
+    before = cache.counts.copy()
+    result = TASKS[task](cfg, out, overrides)
+    log.debug("%s in this job", cache.summary(since=before))
+    return result

@@ -60,6 +60,7 @@ def _reset() -> None:
     compilation_cache.reset_cache()
 
 
-def summary() -> str:
-    """`compilation cache: H hits of R requests` for this process so far."""
-    return f"compilation cache: {counts['hits']} hits of {counts['requests']} requests"
+def summary(since: collections.Counter[str] | None = None) -> str:
+    """`compilation cache: H hits of R requests` in this process (since an earlier `counts`)."""
+    n = counts - (since or collections.Counter())
+    return f"compilation cache: {n['hits']} hits of {n['requests']} requests"

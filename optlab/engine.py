@@ -26,6 +26,10 @@ STATUS_NAMES = ("running", "converged", "max_steps", "diverged")
 FIELDS = ("params", "loss", "grad", "grad_norm")  # what `record` may keep per recorded step
 DEFAULT_RECORD = ("params", "loss", "grad")
 DIAGNOSTICS = ("directional_derivative", "cos_to_negative_gradient", "curvature")
+# Runs per device are padded to a multiple of LANES so that every run goes through the same
+# vectorized code: a run's result is then bitwise the same alone, in any batch, on any device
+# count (XLA:CPU contracts a·b+c differently in vector and scalar tail code: 1 ulp).
+LANES = 8
 _FINAL = ("x", "value", "grad", "status", "steps", "evals")  # carry fields fetched at the end
 
 
@@ -275,7 +279,7 @@ def run(
 
     `record` names the per-step fields kept (of FIELDS) and `record_every` keeps every k-th step.
     The run axis is sharded over `devices` (default: JAX's default device) and padded to a
-    multiple of their number; `chunk_size` runs per group go through the program at a time
+    multiple of LANES × their number; `chunk_size` runs per group go through the program at a time
     (None: as many as half the devices' memory holds). `step_chunks` > 1 splits the scan into
     that many calls, after each of which `on_chunk(trajectory_steps_done)` is called.
     """
@@ -306,7 +310,8 @@ def run(
         )
     if chunk_size is None:
         chunk_size = auto_chunk(run_bytes, devs)
-    widths = [min(devices_.pad_to(chunk_size, n_dev), devices_.pad_to(r, n_dev)) for r in sizes]
+    unit = n_dev * LANES
+    widths = [min(devices_.pad_to(chunk_size, unit), devices_.pad_to(r, unit)) for r in sizes]
     run_chunks = max(math.ceil(r / w) for r, w in zip(sizes, widths, strict=True))
 
     put = lambda a, s: jax.device_put(np.asarray(a, dtype=dtype), s)  # noqa: E731
