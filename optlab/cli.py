@@ -16,6 +16,7 @@ LAUNCHERS = {  # hydra/launcher choice -> the plugin module that provides it (ex
     "joblib": "hydra_plugins.hydra_joblib_launcher",
     "submitit_slurm": "hydra_plugins.hydra_submitit_launcher",
     "submitit_local": "hydra_plugins.hydra_submitit_launcher",
+    "slurm_gpu": "hydra_plugins.hydra_submitit_launcher",  # conf/hydra/launcher/slurm_gpu.yaml
 }
 _RANGE_SPEC = re.compile(r"^(linspace|logspace|range)\(")
 EXIT_USER_ERROR = 2

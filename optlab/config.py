@@ -209,10 +209,16 @@ def _points(key: str, value: Any, dim: int) -> np.ndarray:
 
 
 def random_starts(bounds: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """`n` starts drawn uniformly from the box `bounds` (d, 2), reproducibly from `seed`."""
-    import jax
+    """`n` starts drawn uniformly from the box `bounds` (d, 2), reproducibly from `seed`.
 
-    u = np.asarray(jax.random.uniform(jax.random.key(seed), (n, len(bounds))), dtype=float)
+    Drawn in float32 whatever `jax_enable_x64` says, so the same seed gives the same starts in
+    every process (a float64 job turns x64 on only after its starts are drawn).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    u = jax.random.uniform(jax.random.key(seed), (n, len(bounds)), dtype=jnp.float32)
+    u = np.asarray(u, dtype=float)
     return bounds[:, 0] + u * (bounds[:, 1] - bounds[:, 0])
 
 
