@@ -26,10 +26,11 @@ STATUS_NAMES = ("running", "converged", "max_steps", "diverged")
 FIELDS = ("params", "loss", "grad", "grad_norm")  # what `record` may keep per recorded step
 DEFAULT_RECORD = ("params", "loss", "grad")
 DIAGNOSTICS = ("directional_derivative", "cos_to_negative_gradient", "curvature")
-# Runs per device are padded to a multiple of LANES so that every run goes through the same
-# vectorized code: a run's result is then bitwise the same alone, in any batch, on any device
-# count (XLA:CPU contracts a·b+c differently in vector and scalar tail code: 1 ulp).
-LANES = 8
+# Runs per device are padded to a multiple of LANES. A batch of one is compiled to scalar code
+# in which XLA:CPU fuses a·b+c into an FMA differently from the vector code of larger batches
+# (1 ulp); with two or more lanes a run's numbers are bitwise the same alone, in any batch and
+# on any number of devices (tests/test_grid.py, tests/test_devices.py).
+LANES = 2
 _FINAL = ("x", "value", "grad", "status", "steps", "evals")  # carry fields fetched at the end
 
 
