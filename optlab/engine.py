@@ -29,7 +29,8 @@ DIAGNOSTICS = ("directional_derivative", "cos_to_negative_gradient", "curvature"
 # Runs per device are padded to a multiple of LANES. A batch of one is compiled to scalar code
 # in which XLA:CPU fuses a·b+c into an FMA differently from the vector code of larger batches
 # (1 ulp); with two or more lanes a run's numbers are bitwise the same alone, in any batch and
-# on any number of devices (tests/test_grid.py, tests/test_devices.py).
+# on any number of devices (tests/test_grid.py, tests/test_devices.py). The scalar code is ~10×
+# faster per step for a lone run: `run(..., lanes=1)` trades the bitwise identity for it.
 LANES = 2
 _FINAL = ("x", "value", "grad", "status", "steps", "evals")  # carry fields fetched at the end
 
@@ -131,7 +132,7 @@ def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, diagnostics:
         keep(x, c.x),
         keep(v, c.value),
         keep(g, c.grad),
-        jax.tree.map(keep, state, c.opt_state),
+        state,  # not masked: a frozen run never resumes, and a shared step count stays scalar
         status,
         c.steps + take,
         evals,
@@ -208,7 +209,11 @@ def _program(
                 }
             return c, rec
 
-        c, rec = jax.vmap(one)(hp, s)
+        # a hyperparameter shared by every run is a scalar, not mapped: Adam's b1**t is then one
+        # power per step, not one per run
+        c, rec = jax.vmap(one, in_axes=({k: 0 if jnp.ndim(v) else None for k, v in hp.items()}, 0))(
+            hp, s
+        )
         carries.append(c)
         records.append(rec)
     out = (tuple(carries), tuple(records))
@@ -252,6 +257,12 @@ def _fetch(tree):
     return jax.device_get(tree)
 
 
+def _per_run(value, runs: int, index: np.ndarray, put, split, whole):
+    """A hyperparameter's values for the runs `index`: one replicated scalar when all are equal."""
+    v = np.broadcast_to(value, (runs,))
+    return put(v[0], whole) if np.all(v == v[0]) else put(v[index], split)
+
+
 def _join(parts: list[np.ndarray], axis: int, n: int) -> np.ndarray:
     a = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
     return a if a.shape[axis] == n else a[(slice(None),) * axis + (slice(0, n),)]
@@ -272,6 +283,7 @@ def run(
     chunk_size: int | None = None,
     step_chunks: int = 1,
     on_chunk: Callable[[int], None] | None = None,
+    lanes: int = LANES,
 ) -> Trajectory:
     """Run every group for `steps` steps in one compiled program; return host (NumPy) arrays.
 
@@ -280,7 +292,8 @@ def run(
 
     `record` names the per-step fields kept (of FIELDS) and `record_every` keeps every k-th step.
     The run axis is sharded over `devices` (default: JAX's default device) and padded to a
-    multiple of LANES × their number; `chunk_size` runs per group go through the program at a time
+    multiple of `lanes` × their number (`lanes=1`: a lone run takes XLA:CPU's ~10× faster scalar
+    path, at the price of ulp-level differences from the same run in a batch); `chunk_size` runs per group go through the program at a time
     (None: as many as half the devices' memory holds). `step_chunks` > 1 splits the scan into
     that many calls, after each of which `on_chunk(trajectory_steps_done)` is called.
     """
@@ -311,7 +324,7 @@ def run(
         )
     if chunk_size is None:
         chunk_size = auto_chunk(run_bytes, devs)
-    unit = n_dev * LANES
+    unit = n_dev * lanes
     widths = [min(devices_.pad_to(chunk_size, unit), devices_.pad_to(r, unit)) for r in sizes]
     run_chunks = max(math.ceil(r / w) for r, w in zip(sizes, widths, strict=True))
 
@@ -339,7 +352,7 @@ def run(
             for r, w in zip(sizes, widths, strict=True)
         ]
         hp = tuple(
-            {k: put(np.broadcast_to(v, (r,))[j], split) for k, v in g.hparams.items()}
+            {k: _per_run(v, r, j, put, split, whole) for k, v in g.hparams.items()}
             for g, j, r in zip(groups, idx, sizes, strict=True)
         )
         states = tuple(
