@@ -242,7 +242,7 @@ def bytes_per_run(
     return (math.ceil(steps / every) + 1) * per_step * itemsize
 
 
-def auto_chunk(runs_bytes: int, devices: Sequence[jax.Device]) -> int | None:
+def auto_chunk(runs_bytes: int, devices: Sequence[jax.Device]) -> int:
     """Runs per program call that keep its records within half of each device's free memory."""
     budget = sum(devices_.memory(d) for d in devices) // 2
     return max(len(devices), budget // max(runs_bytes, 1))
