@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 
 from optlab.config import conf_dir
-from optlab.errors import UserError
+from optlab.errors import UserError, unknown
 from optlab.optimizers.registry import check_names
 
 GROUPS = ("surface", "optimizer", "experiment")
@@ -63,7 +63,7 @@ def precheck(argv: list[str]) -> None:
         for v in value.split(","):
             v = v.strip()
             if v and v != "null" and v not in allowed:
-                fail(f"{key}={v!r} is unknown; available: {', '.join(allowed)}")
+                fail(str(unknown(key, v, allowed)))
     check_hyperparameter_names(argv)
 
 

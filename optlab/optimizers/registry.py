@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import jax.numpy as jnp
 import optax
 
-from optlab.errors import UserError
+from optlab.errors import UserError, unknown
 from optlab.optimizers import schedules
 from optlab.surfaces.base import freeze
 
@@ -131,9 +130,7 @@ def available() -> list[str]:
 def entry(name: str) -> Entry:
     """The entry for `name`, or a UserError listing the available optimizers."""
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UserError(f"optimizer={name!r} is unknown{hint}; available: {', '.join(available())}")
+        raise unknown("optimizer", name, _REGISTRY)
     return _REGISTRY[name]
 
 

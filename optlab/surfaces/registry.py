@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
 from collections.abc import Callable
 from typing import Any
 
-from optlab.errors import UserError
+from optlab.errors import UserError, unknown
 from optlab.surfaces.base import Surface
 
 Builder = Callable[..., Surface]
@@ -54,9 +53,7 @@ def available() -> list[str]:
 def entry(name: str) -> Entry:
     """The registry entry for `name`, or a UserError listing the available names."""
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UserError(f"surface={name!r} is unknown{hint}; available: {', '.join(available())}")
+        raise unknown("surface", name, _REGISTRY)
     return _REGISTRY[name]
 
 
