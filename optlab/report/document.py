@@ -1,0 +1,331 @@
+"""`report.md` with its figures from a results store: the results section of a comparison."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from optlab import landscape, plots, results, surfaces
+from optlab.errors import UserError
+from optlab.report import figures, profiles, tables
+from optlab.tuning import OTHER
+
+TUNED_KEYS = ("learning_rate", *OTHER)
+
+
+def _gap(x: float) -> str:
+    return "∞" if not np.isfinite(x) else ("0" if x <= 0 else f"{x:.1e}")
+
+
+def _evals(x: float) -> str:
+    return "—" if not np.isfinite(x) else f"{x:,.0f}"
+
+
+def _cells(s: dict[str, Any]) -> list[str]:
+    hit = [
+        f"{100 * p:.0f}% · {_evals(e)}"
+        for p, e in zip(s["success"], s["median_evals"], strict=True)
+    ]
+    return [str(s["runs"]), _gap(s["median_gap"]), f"{_gap(s['q25'])} – {_gap(s['q75'])}", *hit]
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join([*lines, *("| " + " | ".join(r) + " |" for r in rows)])
+
+
+def _names(names: Sequence[str]) -> str:
+    names = [f"**{n}**" for n in names]
+    if len(names) <= 2:
+        return " and ".join(names)
+    return ", ".join(names[:-1]) + ", and " + names[-1]
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a surface instance name."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
+
+
+def _surface_sentence(surface: str, table: list[dict[str, Any]], targets: Sequence[float]) -> str:
+    tight = targets[-1]
+    best = table[0]
+    every = [r["solver"] for r in table if r["success"][-1] == 1.0]
+    none = [r["solver"] for r in table if r["success"][0] == 0.0]
+    n = best["runs"]
+    text = f"On {surface}, **{best['solver']}** ranks first"
+    if best["success"][-1] > 0:
+        text += (
+            f": it reaches f − f* ≤ {tight:.0e} from {100 * best['success'][-1]:.0f}% of the {n} "
+            f"starts with a median of {_evals(best['median_evals'][-1])} evaluations."
+        )
+    else:
+        text += f" with a median final f − f* of {_gap(best['median_gap'])}; no solver reaches {tight:.0e}."
+    if len(every) > 1:
+        text += f" {len(every)} solvers reach {tight:.0e} from every start ({_names(every)})."
+    if none:
+        text += f" {_names(none)} never get{'s' if len(none) == 1 else ''} below {targets[0]:.0e}."
+    return text
+
+
+def _tuning(rows: list[dict[str, Any]], runs: tables.Runs) -> str:
+    """The chosen settings (one column per surface) and the budget each optimizer had."""
+    tune = [r for r in rows if r["role"] == "tune"]
+    evals = [r for r in runs.rows if r["role"] == "eval"]
+    if not evals:
+        return ""
+    tried = defaultdict(set)
+    starts = defaultdict(set)
+    for r in tune:
+        name = tables.instance_name(r)
+        tried[(name, r["label"])].add(json.dumps(r["hparams"], sort_keys=True))
+        starts[name].add(r["start_index"])
+    chosen = {(r["surface_name"], r["solver"]): r["hparams"] for r in evals}
+    surfaces_ = sorted({r["surface_name"] for r in evals})
+    solvers = sorted({r["solver"] for r in evals})
+    body = []
+    for solver in solvers:
+        label = next(r["label"] for r in evals if r["solver"] == solver)
+        budgets = {len(tried[(s, label)]) for s in surfaces_}
+        cells = []
+        for s in surfaces_:
+            hp = chosen.get((s, solver), {})
+            shown = ", ".join(
+                f"{k}={hp[k]:.2g}" for k in TUNED_KEYS if isinstance(hp.get(k), int | float)
+            )
+            cells.append(shown or "defaults")
+        body.append([solver, "/".join(map(str, sorted(budgets))), *cells])
+    n_tune = sorted({len(v) for v in starts.values()})
+    return "\n".join(
+        [
+            "## Tuning",
+            "",
+            "Each optimizer had the same budget of settings: a log-spaced learning-rate grid and, where "
+            "the optimizer has one, a grid over its main other hyperparameter (momentum or β₁); "
+            "an optimizer with both gets fewer learning rates. Each setting ran from "
+            f"{'/'.join(map(str, n_tune))} tuning starts per surface, drawn with a different seed from "
+            "the evaluation starts; the setting with the lowest median score (mean over steps of "
+            "log10 max(f − f*, smallest target)) was chosen, and every number above is measured on "
+            "the evaluation starts only. Chosen settings:",
+            "",
+            _table(["optimizer", "settings tried", *surfaces_], body),
+            "",
+        ]
+    )
+
+
+def _curves(runs: tables.Runs, surface: str) -> dict[str, np.ndarray]:
+    out = {}
+    for solver in runs.solvers:
+        idx = runs.where(surface_name=surface, solver=solver)
+        lengths = {len(runs.rows[i]["curve"]) for i in idx}
+        if len(idx) and len(lengths) == 1:
+            out[solver] = np.stack([runs.rows[i]["curve"] for i in idx])
+    return out
+
+
+def _contour(out: Path, runs: tables.Runs, surface: str, name: str) -> Path | None:
+    """A contour of a 2-D surface with each solver's run from one typical start."""
+    idx = runs.where(surface_name=surface)
+    first = runs.rows[idx[0]]
+    if first["dim"] != 2:
+        return None
+    by_start = defaultdict(list)
+    for i in idx:
+        by_start[json.dumps(runs.rows[i]["start"])].append(np.log10(max(runs.gap[i], 1e-300)))
+    typical = sorted(by_start, key=lambda k: np.median(by_start[k]))[len(by_start) // 2]
+    paths, labels = [], []
+    for solver in runs.solvers:
+        pick = [
+            i
+            for i in idx
+            if runs.rows[i]["solver"] == solver and json.dumps(runs.rows[i]["start"]) == typical
+        ]
+        if pick and runs.rows[pick[0]].get("path") is not None:
+            paths.append(runs.rows[pick[0]]["path"])
+            labels.append(solver)
+    surface_obj = surfaces.get(first["surface"], **first["instance"])
+    X, Y, Z = landscape.grid(surface_obj, surface_obj.bounds)
+    return plots.contour(
+        out / f"contour_{name}.png",
+        X,
+        Y,
+        Z,
+        title=f"{surface}: one run per optimizer from a typical start "
+        f"({', '.join(f'{v:.2f}' for v in json.loads(typical))})",
+        minimizers=surface_obj.minimizers,
+        paths=paths,
+        labels=labels,
+        f_min=surface_obj.f_min,
+    )
+
+
+def write(
+    source: str | Path, out: str | Path | None = None, targets: Sequence[float] | None = None
+) -> Path:
+    """Write `report.md` and its PNGs into `out` (default: the store's directory); return its path."""
+    db = results.resolve(source)
+    if not db.is_file():
+        raise UserError(
+            f"report: {str(source)!r} holds no results store ({results.FILENAME}); no runs to report"
+        )
+    targets = results.check_targets(results.TARGETS if targets is None else targets)
+    stored = results.load(db, curves=True)
+    runs = tables.prepare(stored, targets)
+    out = Path(out) if out is not None else db.parent
+    out.mkdir(parents=True, exist_ok=True)
+
+    per_surface = {s: tables.ranking(runs, s) for s in runs.surfaces}
+    overall = tables.overall(runs, per_surface)
+    t, dims, problems = tables.cost_table(runs, runs.evals_to)
+    budget = np.array([r["evals"] for r in runs.rows], dtype=float)
+    b, _, _ = tables.cost_table(runs, budget)
+    dense = np.array([tables.evals_to(r, profiles.COCO_TARGETS) for r in runs.rows])
+    td, _, _ = tables.cost_table(runs, dense)
+    solvers = list(runs.solvers)
+
+    n_s = len(runs.surfaces)
+    lines = [f"# Results: {len(solvers)} optimizers on {n_s} surface{'s' * (n_s > 1)}", ""]
+    lines += _protocol(runs, db, len(problems), stored)
+    header = [
+        "rank",
+        "optimizer",
+        "mean rank",
+        "runs",
+        "median f − f*",
+        "IQR",
+        *map(results.target_name, targets),
+    ]
+    body = [
+        [str(i), r["solver"], f"{r['mean_rank']:.1f}", *_cells(r)] for i, r in enumerate(overall, 1)
+    ]
+    lines += [
+        "## Overall ranking",
+        "",
+        _overall_sentence(overall, targets, len(runs.surfaces)),
+        "",
+        "Sorted by the mean of each optimizer's rank on every surface. Target columns: success rate "
+        "over all runs · median evaluations to reach the target among the runs that did.",
+        "",
+        _table(header, body),
+        "",
+    ]
+    if len(problems):
+        figures.performance_profiles(out / "performance_profiles.png", t, solvers, targets)
+        figures.data_profiles(out / "data_profiles.png", t, dims, solvers, targets)
+        figures.ecdf(out / "ecdf.png", td, dims, solvers, b)
+        lines += _profiles_text(t, solvers, targets, len(problems))
+    lines += ["## Per surface", ""]
+    for surface, table in per_surface.items():
+        name = slug(surface)
+        header = [
+            "rank",
+            "optimizer",
+            "runs",
+            "median f − f*",
+            "IQR",
+            *map(results.target_name, targets),
+        ]
+        body = [[str(r["rank"]), r["solver"], *_cells(r)] for r in table]
+        lines += [
+            f"### {surface}",
+            "",
+            _surface_sentence(surface, table, targets),
+            "",
+            _table(header, body),
+            "",
+        ]
+        curves = _curves(runs, surface)
+        if curves:
+            figures.loss_bands(
+                out / f"loss_{name}.png",
+                curves,
+                solvers,
+                title=f"{surface}: median f − f* over starts (band: 25–75%)",
+            )
+            lines += [f"![f − f* per step on {surface}](loss_{name}.png)", ""]
+        if _contour(out, runs, surface, name):
+            lines += [f"![{surface}: one run per optimizer](contour_{name}.png)", ""]
+    lines.append(_tuning(stored, runs))
+    path = out / "report.md"
+    path.write_text("\n".join(lines).rstrip() + "\n")
+    return path
+
+
+def _protocol(
+    runs: tables.Runs, db: Path, n_problems: int, stored: list[dict[str, Any]]
+) -> list[str]:
+    steps = sorted({r["steps"] for r in runs.rows})
+    starts = sorted(
+        {len(runs.where(surface_name=s, solver=runs.solvers[0])) for s in runs.surfaces}
+    )
+    n_tune = sum(1 for r in stored if r["role"] == "tune")
+    return [
+        "## Protocol",
+        "",
+        f"- Store `{db}`: {len(runs.rows)} compared runs"
+        + (f" (and {n_tune} tuning runs)" if n_tune else "")
+        + f"; surfaces: {', '.join(runs.surfaces)}.",
+        f"- A problem is one (surface, start) pair; every optimizer runs from the same starts "
+        f"({'/'.join(map(str, starts))} per surface), {n_problems} problems in the profiles "
+        "(those every optimizer ran).",
+        f"- Budget: {'/'.join(map(str, steps))} steps per run; a run stops early when ‖∇f‖ falls "
+        "below tol_grad, and is frozen (counted as failed from then on) when it diverges.",
+        "- Evaluations count every evaluation of f, ∇f and ∇²f once (gradient descent costs 2 per "
+        "step; a line search adds its trial points).",
+        "- Targets are absolute, on f − f*: " + ", ".join(f"{t:.0e}" for t in runs.targets) + ".",
+        "",
+    ]
+
+
+def _overall_sentence(
+    overall: list[dict[str, Any]], targets: Sequence[float], n_surfaces: int
+) -> str:
+    best = overall[0]
+    most = max(overall, key=lambda r: (r["success"][-1], -r["median_evals"][-1]))
+    text = (
+        f"**{best['solver']}** has the best mean rank over the {n_surfaces} "
+        f"surface{'s' * (n_surfaces > 1)} "
+        f"({best['mean_rank']:.1f}); it reaches {targets[-1]:.0e} in {100 * best['success'][-1]:.0f}% "
+        "of its runs."
+    )
+    if most is not best:
+        text += (
+            f" **{most['solver']}** reaches {targets[-1]:.0e} most often "
+            f"({100 * most['success'][-1]:.0f}% of its runs)."
+        )
+    return text
+
+
+def _profiles_text(
+    t: np.ndarray, solvers: list[str], targets: Sequence[float], n: int
+) -> list[str]:
+    rho = profiles.performance_profile(t[:, :, -1], np.array([1.0, np.inf]))
+    fastest = solvers[int(np.argmax(rho[0]))]
+    widest = solvers[int(np.argmax(rho[1]))]
+    return [
+        "## Performance and data profiles",
+        "",
+        f"Over the {n} problems, at the tightest target {targets[-1]:.0e}, **{fastest}** is the "
+        f"fastest on the most problems (ρ(1) = {rho[0].max():.2f}) and **{widest}** solves the "
+        f"most (ρ(∞) = {rho[1].max():.2f}). In a performance profile, ρ(1) is the fraction of "
+        "problems on which an optimizer needed the fewest evaluations, ρ(α) the fraction it solved "
+        "within α times the fewest, and the right end the fraction it solved at all. A data "
+        "profile shows the fraction solved within a budget of κ·(d + 1) evaluations.",
+        "",
+        "![Performance profiles](performance_profiles.png)",
+        "",
+        "![Data profiles](data_profiles.png)",
+        "",
+        "The runtime distribution pools every problem and 51 targets from 10² to 10⁻⁸ (COCO's): "
+        "the fraction of (problem, target) pairs reached within a number of evaluations per "
+        "dimension; × marks the median budget an optimizer used.",
+        "",
+        "![Runtime distributions](ecdf.png)",
+        "",
+    ]
