@@ -141,7 +141,8 @@ def hits(
 
 
 def _blob(a: np.ndarray) -> bytes:
-    return zlib.compress(np.ascontiguousarray(a, dtype="<f4").tobytes())
+    with np.errstate(over="ignore"):  # beyond float32's range (a diverging run) is inf
+        return zlib.compress(np.ascontiguousarray(a, dtype="<f4").tobytes())
 
 
 def _unblob(b: bytes | None) -> np.ndarray | None:

@@ -4,9 +4,10 @@ Each optimizer of a job gets `budget` settings: a log-spaced learning-rate grid 
 one, a grid over its main other hyperparameter (the first of `OTHER` it takes as a traced value),
 `budget // len(other)` learning rates × `len(other)` values. Every setting runs from `starts`
 tuning starts (drawn with seed + 1, so disjoint from the job's own starts) AND from the job's own
-evaluation starts, all settings vmapped in one compiled program per optimizer. The setting with
-the lowest median tuning score is chosen using the tuning starts alone; the comparison reports that
-setting's runs on the evaluation starts.
+evaluation starts, all settings vmapped in one compiled program (optimizers share a program while
+its recorded arrays fit in `MAX_PROGRAM_BYTES`). The setting with the lowest median tuning score
+is chosen using the tuning starts alone; the comparison reports that setting's runs on the
+evaluation starts.
 
 A run's score is its anytime performance: the mean over steps of log10 max(f − f*, floor), so
 reaching the floor (the smallest target) sooner scores lower; a diverged run scores +inf.
@@ -29,6 +30,8 @@ from optlab.errors import UserError
 
 # The main other hyperparameter: the first of these an optimizer takes as a traced value.
 OTHER = ("momentum", "b1", "decay", "rho")
+# Members share one compiled program while their recorded arrays fit in this many bytes.
+MAX_PROGRAM_BYTES = 128e6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,27 +192,46 @@ class Result:
     table: tuple[dict[str, Any], ...]  # one row per (member, setting)
 
 
+def chunks(p: Plan, max_bytes: float = MAX_PROGRAM_BYTES) -> list[list[int]]:
+    """Members grouped (in order) so that each program's recorded arrays stay under `max_bytes`."""
+    d, steps = p.job.surface.dim, p.job.steps
+    per_run = (steps + 1) * (2 * d + 1) * 8  # params, grad, loss per step (float64)
+    out: list[list[int]] = []
+    used = 0.0
+    for i, settings_ in enumerate(p.settings):
+        size = len(settings_) * (len(p.tune_starts) + len(p.job.starts)) * per_run
+        if out and used + size <= max_bytes:
+            out[-1].append(i)
+            used += size
+        else:
+            out.append([i])
+            used = size
+    return out
+
+
 def run(p: Plan, simulate: Callable[[Job, list[Group]], Trajectory]) -> Result:
-    """Run each member's settings (one program per member), choose, keep the evaluation runs."""
+    """Run every member's settings (members fused into as few programs as memory allows), choose
+    each member's setting on the tuning starts, keep its runs on the evaluation starts."""
     n_tune, n_eval = len(p.tune_starts), len(p.job.starts)
     n = n_tune + n_eval
+    trajs: dict[int, Trajectory] = {}
+    for chunk in chunks(p):
+        trials = [p.trials(i) for i in chunk]
+        traj = simulate(trials[0], [group(t.members, t.starts) for t in trials])
+        offsets = np.cumsum([0] + [len(t.members) * n for t in trials])
+        for i, a, b in zip(chunk, offsets[:-1], offsets[1:], strict=True):
+            trajs[i] = take(traj, np.arange(a, b))
     tune_members, tune_trajs, tune_scores, masks = [], [], [], []
     chosen, evals, table = [], [], []
     for i, member in enumerate(p.job.members):
-        trials = p.trials(i)
-        traj = simulate(trials, [group(trials.members, trials.starts)])
+        trials, traj = p.trials(i), trajs[i]
         S = len(trials.members)
         runs = np.arange(S * n).reshape(S, n)
-        tune_idx, eval_idx = runs[:, :n_tune], runs[:, n_tune:]
-        s = scores(
-            traj.loss[tune_idx.ravel()],
-            traj.status[tune_idx.ravel()],
-            p.job.surface.f_min,
-            p.options.floor,
-        )
+        tune_idx, eval_idx = runs[:, :n_tune].ravel(), runs[:, n_tune:]
+        s = scores(traj.loss[tune_idx], traj.status[tune_idx], p.job.surface.f_min, p.options.floor)
         best, med = choose(s.reshape(S, n_tune))
         tune_members += trials.members
-        tune_trajs.append(take(traj, tune_idx.ravel()))
+        tune_trajs.append(take(traj, tune_idx))
         tune_scores.append(s)
         masks.append(np.repeat(np.arange(S) == best, n_tune))
         chosen.append(trials.members[best])

@@ -144,25 +144,31 @@ def test_report_with_no_runs_is_one_line(tmp_path):
     assert "\n" not in str(e.value) and "no runs to report" in str(e.value)
 
 
-@pytest.mark.parametrize(
-    ("args", "needle"),
-    [
-        ([], "holds no results store"),
-        (["--targets", ""], "targets=[] is invalid"),
-        (["--targets", "1e-2,x"], "--targets='1e-2,x' is invalid"),
-    ],
-)
-def test_report_cli_bad_input_one_line(tmp_path, args, needle):
-    if args:
-        _store(tmp_path / "results.sqlite", surfaces=("sphere",))
+def test_report_cli_on_a_dir_without_runs_one_line(tmp_path):
     env = os.environ | {"PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
     proc = subprocess.run(
-        [sys.executable, "-m", "optlab.report", str(tmp_path), *args],
+        [sys.executable, "-m", "optlab.report", str(tmp_path)],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("optlab: error:")
+    assert "holds no results store" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["--targets", ""], "targets=[] is invalid"), (["--targets", "1e-2,x"], "--targets='1e-2,x'")],
+)
+def test_report_cli_bad_targets_one_line(tmp_path, capsys, args, needle):
+    from optlab.report.__main__ import main
+
+    results.Store(tmp_path / "results.sqlite").close()
+    with pytest.raises(SystemExit) as e:
+        main([str(tmp_path), *args])
+    assert e.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("optlab: error:") and needle in lines[0]

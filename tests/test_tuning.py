@@ -77,7 +77,10 @@ def test_choice_uses_tuning_starts_only_and_reports_evaluation_starts():
     job = _job({"gd": {"name": "gd"}, "momentum": {"name": "momentum"}})
     plan = tuning.plan(job, opts)
     assert not set(map(tuple, plan.tune_starts)) & set(map(tuple, job.starts))
+    assert tuning.chunks(plan) == [[0, 1]] and tuning.chunks(plan, max_bytes=1) == [[0], [1]]
+    compiled = program._cache_size()
     result = tuning.run(plan, app.simulate)
+    assert program._cache_size() == compiled + 1  # both optimizers, every setting: one program
     np.testing.assert_array_equal(result.job.starts, job.starts)
     n_tune = len(result.tune_job.starts)
     np.testing.assert_allclose(result.traj.params[:, 0], np.tile(job.starts, (2, 1)))
