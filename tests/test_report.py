@@ -172,3 +172,22 @@ def test_report_cli_bad_targets_one_line(tmp_path, capsys, args, needle):
     assert e.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("optlab: error:") and needle in lines[0]
+
+
+def test_multirun_callback_writes_the_report_beside_the_store(tmp_path, caplog):
+    from omegaconf import OmegaConf
+
+    from optlab.callbacks import Report
+
+    sweep = tmp_path / "sweep"
+    config = {"results": None, "targets": [1e-2, 1e-6], "hydra": {"sweep": {"dir": str(sweep)}}}
+    Report().on_multirun_end(OmegaConf.create(config))  # no store yet: a warning, no crash
+    assert "no report" in caplog.text and not (sweep / "report.md").exists()
+    _store(sweep / "results.sqlite", surfaces=("sphere",))
+    Report().on_multirun_end(OmegaConf.create(config))
+    md = (sweep / "report.md").read_text()
+    assert "| 1e-02 | 1e-06 |" in md and "1e-08" not in md.split("## Overall ranking")[1]
+    elsewhere = tmp_path / "elsewhere.sqlite"
+    _store(elsewhere, surfaces=("himmelblau",))
+    Report().on_multirun_end(OmegaConf.create(config | {"results": str(elsewhere)}))
+    assert "himmelblau 2-D" in (sweep / "report.md").read_text()

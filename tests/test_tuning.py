@@ -102,7 +102,7 @@ def test_tune_task_records_settings_and_store(compose, tmp_path):
             "task=tune",
             "starts=3",
             "steps=20",
-            "+tuning={budget: 3, starts: 2}",
+            "tuning={budget: 3, starts: 2}",
             f"results={db}",
         ]
     )

@@ -52,24 +52,31 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
 
 
+def _starts(fraction: float, n: int) -> str:
+    k = round(fraction * n)
+    return "every start" if k == n else f"{k} of the {n} starts"
+
+
 def _surface_sentence(surface: str, table: list[dict[str, Any]], targets: Sequence[float]) -> str:
     tight = targets[-1]
     best = table[0]
     every = [r["solver"] for r in table if r["success"][-1] == 1.0]
     none = [r["solver"] for r in table if r["success"][0] == 0.0]
-    n = best["runs"]
     text = f"On {surface}, **{best['solver']}** ranks first"
     if best["success"][-1] > 0:
         text += (
-            f": it reaches f − f* ≤ {tight:.0e} from {100 * best['success'][-1]:.0f}% of the {n} "
-            f"starts with a median of {_evals(best['median_evals'][-1])} evaluations."
+            f": it reaches f − f* ≤ {tight:.0e} from {_starts(best['success'][-1], best['runs'])} "
+            f"with a median of {_evals(best['median_evals'][-1])} evaluations."
         )
     else:
-        text += f" with a median final f − f* of {_gap(best['median_gap'])}; no solver reaches {tight:.0e}."
+        text += (
+            f" with a median final f − f* of {_gap(best['median_gap'])}; "
+            f"no optimizer reaches {tight:.0e}."
+        )
     if len(every) > 1:
-        text += f" {len(every)} solvers reach {tight:.0e} from every start ({_names(every)})."
+        text += f" {len(every)} optimizers reach {tight:.0e} from every start ({_names(every)})."
     if none:
-        text += f" {_names(none)} never get{'s' if len(none) == 1 else ''} below {targets[0]:.0e}."
+        text += f" {_names(none)} never get{'s' * (len(none) == 1)} below {targets[0]:.0e}."
     return text
 
 
@@ -81,10 +88,12 @@ def _tuning(rows: list[dict[str, Any]], runs: tables.Runs) -> str:
         return ""
     tried = defaultdict(set)
     starts = defaultdict(set)
+    rates = defaultdict(set)
     for r in tune:
         name = tables.instance_name(r)
         tried[(name, r["label"])].add(json.dumps(r["hparams"], sort_keys=True))
         starts[name].add(r["start_index"])
+        rates[(name, r["label"])].add(r["hparams"].get("learning_rate"))
     chosen = {(r["surface_name"], r["solver"]): r["hparams"] for r in evals}
     surfaces_ = sorted({r["surface_name"] for r in evals})
     solvers = sorted({r["solver"] for r in evals})
@@ -98,7 +107,9 @@ def _tuning(rows: list[dict[str, Any]], runs: tables.Runs) -> str:
             shown = ", ".join(
                 f"{k}={hp[k]:.2g}" for k in TUNED_KEYS if isinstance(hp.get(k), int | float)
             )
-            cells.append(shown or "defaults")
+            grid = {v for v in rates[(s, label)] if v is not None}
+            edge = len(grid) > 1 and hp.get("learning_rate") in (min(grid), max(grid))
+            cells.append((shown or "defaults") + (" †" if edge else ""))
         body.append([solver, "/".join(map(str, sorted(budgets))), *cells])
     n_tune = sorted({len(v) for v in starts.values()})
     return "\n".join(
@@ -111,7 +122,8 @@ def _tuning(rows: list[dict[str, Any]], runs: tables.Runs) -> str:
             f"{'/'.join(map(str, n_tune))} tuning starts per surface, drawn with a different seed from "
             "the evaluation starts; the setting with the lowest median score (mean over steps of "
             "log10 max(f − f*, smallest target)) was chosen, and every number above is measured on "
-            "the evaluation starts only. Chosen settings:",
+            "the evaluation starts only. Chosen settings († : the learning rate is at an end of "
+            "its grid, so a wider grid could change the result):",
             "",
             _table(["optimizer", "settings tried", *surfaces_], body),
             "",
@@ -261,6 +273,12 @@ def _protocol(
     runs: tables.Runs, db: Path, n_problems: int, stored: list[dict[str, Any]]
 ) -> list[str]:
     steps = sorted({r["steps"] for r in runs.rows})
+    tols = sorted({r["tol_grad"] or 0.0 for r in runs.rows})
+    stop = (
+        "no run stops early"
+        if tols == [0.0]
+        else f"a run stops early when ‖∇f‖ < {'/'.join(f'{t:g}' for t in tols)}"
+    )
     starts = sorted(
         {len(runs.where(surface_name=s, solver=runs.solvers[0])) for s in runs.surfaces}
     )
@@ -274,8 +292,8 @@ def _protocol(
         f"- A problem is one (surface, start) pair; every optimizer runs from the same starts "
         f"({'/'.join(map(str, starts))} per surface), {n_problems} problems in the profiles "
         "(those every optimizer ran).",
-        f"- Budget: {'/'.join(map(str, steps))} steps per run; a run stops early when ‖∇f‖ falls "
-        "below tol_grad, and is frozen (counted as failed from then on) when it diverges.",
+        f"- Budget: {'/'.join(map(str, steps))} steps per run; {stop}; a run that diverges is "
+        "frozen at its last finite point and counts as failed from then on.",
         "- Evaluations count every evaluation of f, ∇f and ∇²f once (gradient descent costs 2 per "
         "step; a line search adds its trial points).",
         "- Targets are absolute, on f − f*: " + ", ".join(f"{t:.0e}" for t in runs.targets) + ".",

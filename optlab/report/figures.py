@@ -143,16 +143,21 @@ def loss_bands(
     floor: float = 1e-16,
 ) -> Path:
     """Median f − f* per step across starts with the interquartile band, one color per solver."""
+    bands = {}
+    for solver, c in curves.items():
+        g = np.clip(np.nan_to_num(np.asarray(c, dtype=float), posinf=1e300), floor, 1e300)
+        bands[solver] = np.percentile(g, [25, 50, 75], axis=0)
+    # the bands of diverging runs would squash the medians: show up to 30× the highest median
+    top = 30 * max(float(b[1].max()) for b in bands.values())
     fig = style.figure(8.5, 5.0)
     ax = fig.add_subplot()
-    for solver, c in curves.items():
-        g = np.maximum(np.asarray(c, dtype=float), floor)
-        q25, med, q75 = np.nanpercentile(g, [25, 50, 75], axis=0)
-        steps = np.arange(g.shape[1])
+    for solver, (q25, med, q75) in bands.items():
+        steps = np.arange(len(med))
         ls = line_style(solver, solvers)
-        ax.fill_between(steps, q25, q75, color=ls["color"], alpha=0.12, lw=0)
-        ax.plot(steps, med, lw=1.6, label=f"{solver} ({len(g)})", **ls)
+        ax.fill_between(steps, q25, np.minimum(q75, top), color=ls["color"], alpha=0.12, lw=0)
+        ax.plot(steps, med, lw=1.6, label=f"{solver} ({len(curves[solver])})", **ls)
     ax.set_yscale("log")
+    ax.set_ylim(top=top)
     ax.set(xlabel="step", ylabel="f − f*", title=title)
     ax.grid(True, which="major", alpha=0.3)
     fig.legend(loc="outside right upper", fontsize=8, ncols=1 if len(curves) <= 18 else 2)

@@ -111,6 +111,13 @@ def cost_table(runs: Runs, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray, l
     return t.reshape(len(problems), len(runs.solvers), *costs.shape[1:]), dims, problems
 
 
+def quantile(x: np.ndarray, q: float) -> float:
+    """The q-quantile (linear interpolation) of `x`, +inf when it falls on or next to an inf."""
+    big = np.finfo(float).max
+    value = float(np.quantile(np.where(np.isinf(x), big, x), q))
+    return np.inf if value > big / 4 else value
+
+
 def stats(runs: Runs, idx: np.ndarray) -> dict[str, Any]:
     """Median and IQR of final f − f*, success rate and median evaluations to each target."""
     gap = runs.gap[idx]
@@ -121,9 +128,9 @@ def stats(runs: Runs, idx: np.ndarray) -> dict[str, Any]:
     ]
     return {
         "runs": len(idx),
-        "median_gap": float(np.median(gap)),
-        "q25": float(np.percentile(gap, 25)),
-        "q75": float(np.percentile(gap, 75)),
+        "median_gap": quantile(gap, 0.5),
+        "q25": quantile(gap, 0.25),
+        "q75": quantile(gap, 0.75),
         "success": ok.mean(axis=0),
         "median_evals": np.array(med_evals),
     }
