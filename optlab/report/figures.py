@@ -33,6 +33,13 @@ def _legend(fig, axes, n: int) -> None:
     fig.legend(handles, labels, loc="outside right upper", fontsize=8, ncols=1 if n <= 18 else 2)
 
 
+def _fractions(ax, xlim: tuple[float, float], xlabel: str, ylabel: str, title: str, base: int = 10):
+    """A log-x axis of fractions in [0, 1] with a grid."""
+    ax.set_xscale("log", base=base)
+    ax.set(xlim=xlim, ylim=(-0.02, 1.02), xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(True, alpha=0.3)
+
+
 def _steps(ax, x: np.ndarray, y: np.ndarray, solvers: Sequence[str]) -> None:
     for s, solver in enumerate(solvers):
         ax.step(x, y[:, s], where="post", lw=1.6, label=solver, **line_style(solver, solvers))
@@ -49,15 +56,14 @@ def performance_profiles(
         top = max(2.0, float(finite.max()) * 1.5) if finite.size else 2.0
         alphas = np.unique(np.concatenate([[1.0], finite, [top]]))
         _steps(ax, alphas, profiles.performance_profile(t[:, :, k], alphas), solvers)
-        ax.set_xscale("log", base=2)
-        ax.set(
-            xlim=(1, top),
-            ylim=(-0.02, 1.02),
-            xlabel="α: evaluations ÷ the fastest solver's on that problem",
-            ylabel="fraction of problems",
-            title=f"target f − f* ≤ {targets[k]:.0e}   ({len(t)} problems)",
+        _fractions(
+            ax,
+            (1, top),
+            "α: evaluations ÷ the fastest solver's on that problem",
+            "fraction of problems",
+            f"target f − f* ≤ {targets[k]:.0e}   ({len(t)} problems)",
+            base=2,
         )
-        ax.grid(True, alpha=0.3)
     fig.suptitle("Performance profiles (Dolan–Moré): higher and further left is better")
     _legend(fig, axes, len(solvers))
     return style.save(fig, path)
@@ -75,15 +81,13 @@ def data_profiles(
         hi = float(finite.max()) * 1.5 if finite.size else 10.0
         budgets = np.unique(np.concatenate([[lo], finite, [hi]]))
         _steps(ax, budgets, profiles.data_profile(t[:, :, k], dims, budgets), solvers)
-        ax.set_xscale("log")
-        ax.set(
-            xlim=(lo, hi),
-            ylim=(-0.02, 1.02),
-            xlabel="κ: evaluations ÷ (dimension + 1)",
-            ylabel="fraction of problems solved",
-            title=f"target f − f* ≤ {targets[k]:.0e}   ({len(t)} problems)",
+        _fractions(
+            ax,
+            (lo, hi),
+            "κ: evaluations ÷ (dimension + 1)",
+            "fraction of problems solved",
+            f"target f − f* ≤ {targets[k]:.0e}   ({len(t)} problems)",
         )
-        ax.grid(True, alpha=0.3)
     fig.suptitle(
         "Data profiles (Moré–Wild): fraction solved within a budget of κ (d+1) evaluations"
     )
@@ -117,19 +121,15 @@ def ecdf(
             mew=2,
             color=style.color(solver),
         )
-    ax.set_xscale("log")
-    ax.set(
-        xlim=(lo, hi),
-        ylim=(-0.02, 1.02),
-        xlabel="evaluations ÷ dimension",
-        ylabel="fraction of (problem, target) pairs",
-        title=(
-            f"Runtime distributions (ECDF, COCO-style): {t.shape[0]} problems × {t.shape[2]} targets "
-            "f − f* = 10² … 10⁻⁸;  × = median budget used"
-        ),
+    _fractions(
+        ax,
+        (lo, hi),
+        "evaluations ÷ dimension",
+        "fraction of (problem, target) pairs",
+        f"Runtime distributions (ECDF, COCO-style): {t.shape[0]} problems × {t.shape[2]} targets "
+        "f − f* = 10² … 10⁻⁸;  × = median budget used",
     )
     ax.title.set_fontsize(9)
-    ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", fontsize=8, ncols=1 if len(solvers) <= 12 else 2)
     return style.save(fig, path)
 
