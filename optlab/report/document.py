@@ -17,6 +17,8 @@ from optlab.report import figures, profiles, tables
 from optlab.tuning import OTHER
 
 TUNED_KEYS = ("learning_rate", *OTHER)
+COLORED = 8  # with more optimizers, figures color the best COLORED ones and the references
+REFERENCES = ("gd", "adam")
 
 
 def _gap(x: float) -> str:
@@ -40,11 +42,24 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([*lines, *("| " + " | ".join(r) + " |" for r in rows)])
 
 
-def _names(names: Sequence[str]) -> str:
+def _names(names: Sequence[str], most: int = 8) -> str:
     names = [f"**{n}**" for n in names]
+    if len(names) > most:
+        names = [*names[: most - 1], f"{len(names) - most + 1} more"]
     if len(names) <= 2:
         return " and ".join(names)
     return ", ".join(names[:-1]) + ", and " + names[-1]
+
+
+def lines_for(solvers: Sequence[str], ranked: Sequence[str]) -> figures.Lines:
+    """Color every solver when few; else the COLORED best of `ranked` and the REFERENCES."""
+    if len(solvers) <= COLORED + len(REFERENCES):
+        return figures.Lines(tuple(solvers), tuple(solvers))
+    shown = [
+        *ranked[:COLORED],
+        *(r for r in REFERENCES if r in solvers and r not in ranked[:COLORED]),
+    ]
+    return figures.Lines(tuple(solvers), tuple(shown))
 
 
 def slug(name: str) -> str:
@@ -141,8 +156,10 @@ def _curves(runs: tables.Runs, surface: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _contour(out: Path, runs: tables.Runs, surface: str, name: str) -> Path | None:
-    """A contour of a 2-D surface with each solver's run from one typical start."""
+def _contour(
+    out: Path, runs: tables.Runs, surface: str, name: str, shown: Sequence[str]
+) -> Path | None:
+    """A contour of a 2-D surface with each `shown` solver's run from one typical start."""
     idx = runs.where(surface_name=surface)
     first = runs.rows[idx[0]]
     if first["dim"] != 2:
@@ -152,7 +169,7 @@ def _contour(out: Path, runs: tables.Runs, surface: str, name: str) -> Path | No
         by_start[json.dumps(runs.rows[i]["start"])].append(np.log10(max(runs.gap[i], 1e-300)))
     typical = sorted(by_start, key=lambda k: np.median(by_start[k]))[len(by_start) // 2]
     paths, labels = [], []
-    for solver in runs.solvers:
+    for solver in shown:
         pick = [
             i
             for i in idx
@@ -168,7 +185,7 @@ def _contour(out: Path, runs: tables.Runs, surface: str, name: str) -> Path | No
         X,
         Y,
         Z,
-        title=f"{surface}: one run per optimizer from a typical start "
+        title=f"{surface}: {'one run per optimizer' if len(shown) == len(runs.solvers) else f'the {len(shown)} colored optimizers'} from a typical start "
         f"({', '.join(f'{v:.2f}' for v in json.loads(typical))})",
         minimizers=surface_obj.minimizers,
         paths=paths,
@@ -200,6 +217,7 @@ def write(
     dense = np.array([tables.evals_to(r, profiles.COCO_TARGETS) for r in runs.rows])
     td, _, _ = tables.cost_table(runs, dense)
     solvers = list(runs.solvers)
+    colors = lines_for(solvers, [r["solver"] for r in overall])
 
     n_s = len(runs.surfaces)
     lines = [f"# Results: {len(solvers)} optimizers on {n_s} surface{'s' * (n_s > 1)}", ""]
@@ -228,10 +246,10 @@ def write(
         "",
     ]
     if len(problems):
-        figures.performance_profiles(out / "performance_profiles.png", t, solvers, targets)
-        figures.data_profiles(out / "data_profiles.png", t, dims, solvers, targets)
-        figures.ecdf(out / "ecdf.png", td, dims, solvers, b)
-        lines += _profiles_text(t, solvers, targets, len(problems))
+        figures.performance_profiles(out / "performance_profiles.png", t, colors, targets)
+        figures.data_profiles(out / "data_profiles.png", t, dims, colors, targets)
+        figures.ecdf(out / "ecdf.png", td, dims, colors, b)
+        lines += _profiles_text(t, solvers, targets, len(problems), colors)
     lines += ["## Per surface", ""]
     for surface, table in per_surface.items():
         name = slug(surface)
@@ -252,16 +270,17 @@ def write(
             _table(header, body),
             "",
         ]
+        local = lines_for(solvers, [r["solver"] for r in table])
         curves = _curves(runs, surface)
         if curves:
             figures.loss_bands(
                 out / f"loss_{name}.png",
                 curves,
-                solvers,
+                local,
                 title=f"{surface}: median f − f* over starts (band: 25–75%)",
             )
             lines += [f"![f − f* per step on {surface}](loss_{name}.png)", ""]
-        if _contour(out, runs, surface, name):
+        if _contour(out, runs, surface, name, local.shown):
             lines += [f"![{surface}: one run per optimizer](contour_{name}.png)", ""]
     lines.append(_tuning(stored, runs))
     path = out / "report.md"
@@ -320,18 +339,28 @@ def _overall_sentence(
     return text
 
 
+def _leaders(values: np.ndarray, solvers: list[str]) -> str:
+    best = [s for s, v in zip(solvers, values, strict=True) if v == values.max()]
+    return _names(best)
+
+
 def _profiles_text(
-    t: np.ndarray, solvers: list[str], targets: Sequence[float], n: int
+    t: np.ndarray, solvers: list[str], targets: Sequence[float], n: int, colors: figures.Lines
 ) -> list[str]:
     rho = profiles.performance_profile(t[:, :, -1], np.array([1.0, np.inf]))
-    fastest = solvers[int(np.argmax(rho[0]))]
-    widest = solvers[int(np.argmax(rho[1]))]
+    shown = (
+        ""
+        if colors.shown == colors.solvers
+        else f" The figures color the {COLORED} best-ranked optimizers and "
+        f"{' and '.join(REFERENCES)} for reference; the others are gray."
+    )
     return [
         "## Performance and data profiles",
         "",
-        f"Over the {n} problems, at the tightest target {targets[-1]:.0e}, **{fastest}** is the "
-        f"fastest on the most problems (ρ(1) = {rho[0].max():.2f}) and **{widest}** solves the "
-        f"most (ρ(∞) = {rho[1].max():.2f}). In a performance profile, ρ(1) is the fraction of "
+        f"Over the {n} problems, at the tightest target {targets[-1]:.0e}: fastest on the most "
+        f"problems (ρ(1) = {rho[0].max():.2f}): {_leaders(rho[0], solvers)}; most problems "
+        f"solved (ρ(∞) = {rho[1].max():.2f}): {_leaders(rho[1], solvers)}.{shown} "
+        "In a performance profile, ρ(1) is the fraction of "
         "problems on which an optimizer needed the fewest evaluations, ρ(α) the fraction it solved "
         "within α times the fewest, and the right end the fraction it solved at all. A data "
         "profile shows the fraction solved within a budget of κ·(d + 1) evaluations.",
