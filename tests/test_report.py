@@ -12,6 +12,7 @@ from conftest import ROOT
 
 from optlab import app, results
 from optlab.config import build_job
+from optlab.engine import DIVERGED
 from optlab.errors import UserError
 from optlab.report import profiles, tables, write
 
@@ -63,6 +64,7 @@ def _store(db, surfaces=("sphere", "himmelblau")):
         "gd": {"name": "gd", "learning_rate": 0.01},
         "momentum": {"name": "momentum", "learning_rate": 0.01, "momentum": 0.9},
         "adam": {"name": "adam", "learning_rate": 0.1},
+        "gd_diverges": {"name": "gd", "learning_rate": 3.0},
     }
     runs = {}
     with results.Store(db) as store:
@@ -98,9 +100,11 @@ def test_report_tables_match_the_trajectories(tmp_path):
         gap = traj.loss - job.surface.f_min
         for m, member in enumerate(job.members):
             g = gap[m * 4 : (m + 1) * 4]
+            final = np.where(traj.status[m * 4 : (m + 1) * 4] == DIVERGED, np.inf, g[:, -1])
             cells = table[member.label]
             assert cells["runs"] == "4"
-            assert cells["median f − f*"] == f"{np.median(g[:, -1]):.1e}"
+            median = np.sort(final)[1:3].mean()  # of 4 runs
+            assert cells["median f − f*"] == ("∞" if np.isinf(median) else f"{median:.1e}")
             for t in results.TARGETS:
                 hit = [np.flatnonzero(row <= t) for row in g]
                 ok = [h[0] for h in hit if len(h)]
@@ -109,7 +113,8 @@ def test_report_tables_match_the_trajectories(tmp_path):
                 # gd, heavy ball, Adam: 2 evaluations at the start, then 2 per step
                 assert evals == ("—" if not ok else f"{np.median([2 + 2 * k for k in ok]):,.0f}")
         ranks = [int(c["rank"]) for c in table.values()]
-        assert sorted(ranks) == [1, 2, 3]
+        assert sorted(ranks) == [1, 2, 3, 4]
+        assert table["gd_diverges"]["rank"] == "4"
         best = next(c for c in table.values() if c["rank"] == "1")
         rates = [int(c["1e-08"].split("%")[0]) for c in table.values()]
         assert int(best["1e-08"].split("%")[0]) == max(rates)

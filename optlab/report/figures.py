@@ -179,15 +179,22 @@ def ecdf(path: Path, t: np.ndarray, dims: np.ndarray, lines: Lines, budget: np.n
 
 
 def loss_bands(
-    path: Path, curves: dict[str, np.ndarray], lines: Lines, *, title: str, floor: float = 1e-16
+    path: Path,
+    curves: dict[str, np.ndarray],
+    lines: Lines,
+    *,
+    title: str,
+    floor: float = 1e-16,
+    ceiling: float = 1e100,
 ) -> Path:
-    """Median f − f* per step across starts, with the interquartile band for colored solvers."""
+    """Median f − f* per step across starts, with the interquartile band for colored solvers
+    (values are clipped to [floor, ceiling]: a diverging run stays on the plot's top edge)."""
     bands = {}
     for solver, c in curves.items():
-        g = np.clip(np.nan_to_num(np.asarray(c, dtype=float), posinf=1e300), floor, 1e300)
+        g = np.clip(np.nan_to_num(np.asarray(c, dtype=float), posinf=ceiling), floor, ceiling)
         bands[solver] = np.percentile(g, [25, 50, 75], axis=0)
     # the bands of diverging runs would squash the medians: show up to 30× the highest median
-    top = 30 * max(float(b[1].max()) for b in bands.values())
+    top = min(30 * max(float(b[1].max()) for b in bands.values()), ceiling)
     fig = style.figure(10.0, 5.2)
     ax = fig.add_subplot()
     for _, solver, st in lines.each():
