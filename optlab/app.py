@@ -10,7 +10,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from optlab import engine, landscape, plots, records, results, tuning
+from optlab import calculus, derivatives, engine, landscape, plots, records, results, tuning
 from optlab.config import Job, build_job
 from optlab.errors import UserError
 
@@ -23,10 +23,15 @@ def overrides_choose_optimizer(overrides: list[str]) -> bool:
     return any(k == "optimizer" or k.startswith("optimizer.") for k in keys)
 
 
+def use_dtype(dtype: str) -> None:
+    """Switch JAX to 64-bit when `dtype` is float64 (x64 is process-wide: set it before any work)."""
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+
+
 def simulate(job: Job, groups: list[engine.Group] | None = None) -> engine.Trajectory:
     """Run every member of `job` from every start (or `groups`) in one compiled program."""
-    if job.dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
+    use_dtype(job.dtype)
     return engine.run(
         job.surface,
         job.groups if groups is None else groups,
@@ -123,7 +128,8 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     traj = simulate(job)
     wall = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
-    rows = records.write(out, job, traj)
+    final = calculus.point_checks(job.surface, traj.params[:, -1])
+    rows = records.write(out, job, traj, extra=final)
     kw = {"targets": targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
     keep(store, key, results.rows_for(job, traj, **kw) if store else [], cfg, out)
     draw(out, job, traj)
@@ -155,12 +161,13 @@ def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-TASKS = {"optimize": optimize, "tune": tune}
+TASKS = {"optimize": optimize, "derivatives": derivatives.task, "tune": tune}
 
 
 def main(cfg: Any, out: Path, overrides: list[str]) -> Any:
     """Dispatch on `cfg.task` (an experiment chooses it; default `optimize`)."""
     task = cfg.get("task", "optimize")
+    use_dtype(cfg.get("dtype"))
     if task not in TASKS:
         raise UserError(f"task={task!r} is unknown; available: {', '.join(sorted(TASKS))}")
     return TASKS[task](cfg, out, overrides)

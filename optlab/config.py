@@ -143,7 +143,7 @@ def _points(key: str, value: Any, dim: int) -> np.ndarray:
     arr = arr.reshape(1, -1) if arr.ndim == 1 else arr
     if arr.ndim != 2 or arr.shape[1] != dim or arr.shape[0] == 0:
         raise UserError(
-            f"{key}={value!r} is invalid: the surface is {dim}-D, so a start needs {dim} numbers"
+            f"{key}={value!r} is invalid: the surface is {dim}-D, so a point needs {dim} numbers"
         )
     if not np.all(np.isfinite(arr)):
         raise UserError(f"{key}={value!r} is invalid: coordinates must be finite")
@@ -188,6 +188,13 @@ def _plot_bounds(cfg: Mapping[str, Any], surface: Surface) -> np.ndarray:
     return arr
 
 
+def _dtype(cfg: Mapping[str, Any]) -> str:
+    dtype = cfg.get("dtype", "float32")
+    if dtype not in DTYPES:
+        raise UserError(f"dtype={dtype!r} is invalid: allowed: {', '.join(DTYPES)}")
+    return dtype
+
+
 def build_job(cfg: Any, single_optimizer: bool = False) -> Job:
     """Validate `cfg` and build the job; every bad value raises a one-line `UserError`.
 
@@ -195,9 +202,7 @@ def build_job(cfg: Any, single_optimizer: bool = False) -> Job:
     experiment's `lineup` with that one optimizer.
     """
     cfg = _plain(cfg)
-    dtype = cfg.get("dtype", "float32")
-    if dtype not in DTYPES:
-        raise UserError(f"dtype={dtype!r} is invalid: allowed: {', '.join(DTYPES)}")
+    dtype = _dtype(cfg)
     steps = _integer("steps", cfg.get("steps"), 1)
     seed = _integer("seed", cfg.get("seed", 0), 0)
     surface = _surface(cfg.get("surface") or {})
@@ -220,4 +225,38 @@ def build_job(cfg: Any, single_optimizer: bool = False) -> Job:
         target=target,
         plot_bounds=_plot_bounds(cfg, surface),
         warnings=tuple(_outside(starts, surface.bounds)),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class PointJob:
+    """One point of a surface (the `derivatives` experiment), as plain Python/NumPy values."""
+
+    surface: Surface
+    point: np.ndarray  # (d,)
+    direction: np.ndarray | None  # (d,): an extra direction for D_u f, not normalized
+    dtype: str
+    plot_bounds: np.ndarray  # (2, 2) view of the pictures (2-D surfaces)
+
+
+def _point(key: str, value: Any, dim: int) -> np.ndarray:
+    """Exactly one finite point of dimension `dim`, shape (d,)."""
+    arr = _points(key, value, dim)
+    if len(arr) != 1:
+        raise UserError(f"{key}={value!r} is invalid: must be one list of {dim} numbers")
+    return arr[0]
+
+
+def build_point_job(cfg: Any) -> PointJob:
+    """Validate `surface`, `point`, `direction`, `dtype` and `plot_bounds` for one-point tasks."""
+    cfg = _plain(cfg)
+    dtype = _dtype(cfg)
+    surface = _surface(cfg.get("surface") or {})
+    direction = cfg.get("direction")
+    return PointJob(
+        surface=surface,
+        point=_point("point", cfg.get("point"), surface.dim),
+        direction=None if direction is None else _point("direction", direction, surface.dim),
+        dtype=dtype,
+        plot_bounds=_plot_bounds(cfg, surface) if surface.dim == 2 else surface.bounds,
     )

@@ -32,8 +32,13 @@ def _fmt(value: Any) -> Any:
     return value
 
 
-def run_rows(job: Job, traj: Trajectory) -> list[dict[str, Any]]:
-    """One dict per run: its coordinates (optimizer, hyperparameters, start, seed) and outcomes."""
+def run_rows(
+    job: Job, traj: Trajectory, extra: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """One dict per run: its coordinates (optimizer, hyperparameters, start, seed) and outcomes.
+
+    `extra` adds columns, one value per run (e.g. the Hessian checks at each final point).
+    """
     hp_names = sorted({k for m in job.members for k in m.config if k != "name"})
     final = traj.params[:, -1]
     dist = job.surface.distance_to_minimizer(final)
@@ -63,6 +68,7 @@ def run_rows(job: Job, traj: Trajectory) -> list[dict[str, Any]]:
                 "hessian_evals": int(traj.hessian_evals[r]),
             }
             row |= {f"hp.{k}": m.config.get(k) for k in hp_names}
+            row |= {k: v[r] for k, v in (extra or {}).items()}
             rows.append(row)
             r += 1
     return rows
@@ -91,9 +97,11 @@ def write_npz(path: Path, job: Job, traj: Trajectory) -> None:
     np.savez_compressed(path, labels=np.asarray(job.labels), **arrays)
 
 
-def write(out: Path, job: Job, traj: Trajectory) -> list[dict[str, Any]]:
-    """Write `trajectory.npz` and `runs.csv` into `out`; return the rows."""
-    rows = run_rows(job, traj)
+def write(
+    out: Path, job: Job, traj: Trajectory, extra: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Write `trajectory.npz` and `runs.csv` (plus the per-run columns `extra`); return the rows."""
+    rows = run_rows(job, traj, extra)
     write_npz(out / "trajectory.npz", job, traj)
     write_csv(out / "runs.csv", rows)
     return rows

@@ -17,6 +17,30 @@ def _as_tuple(a: np.ndarray) -> tuple:
     return tuple(map(tuple, a.tolist())) if a.ndim == 2 else tuple(a.tolist())
 
 
+def box(lo: float, hi: float, dim: int) -> np.ndarray:
+    """The bounds [lo, hi]^dim as a (dim, 2) array."""
+    return np.tile([float(lo), float(hi)], (dim, 1))
+
+
+class Unkeyed:
+    """Carries a value through a pytree's static data without keying jit's cache.
+
+    Every `Unkeyed` equals every other, so two surfaces differing only in their descriptive
+    `config` (e.g. `condition_number`, whose numbers live in the traced `params`) share one compile.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unkeyed)
+
+    def __hash__(self) -> int:
+        return 0
+
+
 def freeze(value: Any) -> Any:
     """A hashable copy of nested lists/dicts (for static pytree metadata)."""
     if isinstance(value, Mapping):
@@ -36,8 +60,9 @@ class SurfaceInfo:
     nondifferentiable_at: str = ""  # human description, e.g. "x = 0"
     f_min_note: str = ""  # e.g. "minimum over the box; unbounded below outside"
     stationary_points: tuple[tuple[str, tuple[float, ...], float], ...] = ()  # (kind, x, f)
-    # singular(x, tol) -> True where f is not differentiable within `tol` of x (NumPy predicate);
-    # property tests sample away from those points. None: differentiable everywhere.
+    # singular(x, tol) -> True where f is not differentiable (or JAX's gradient is unreliable)
+    # within `tol` of x; NumPy predicate on x of shape (..., d) returning (...) booleans.
+    # Property tests sample away from those points. None: smooth everywhere.
     singular: Callable[[np.ndarray, float], bool] | None = None
     unbounded_below: bool = False  # f* is the minimum over the bounds only
 
@@ -47,7 +72,8 @@ class Surface:
     """A test surface: `surface(x)` with `x` of shape (d,) returns a scalar.
 
     `params` are numeric parameters passed to `fn` as keyword arguments; they are pytree leaves,
-    so they can be traced (changing them does not recompile). Everything else is static metadata.
+    so they can be traced (changing them does not recompile). Everything else is static metadata;
+    `config` is descriptive only (`fn` must not depend on it) and does not key jit's cache.
     """
 
     def __init__(
@@ -87,7 +113,7 @@ class Surface:
             _as_tuple(self.minimizers),
             self.f_min,
             self.info,
-            freeze(self.config),
+            Unkeyed(self.config),
         )
 
     def tree_flatten(self):
@@ -102,7 +128,7 @@ class Surface:
         obj.bounds = np.asarray(bounds, dtype=float).reshape(dim, 2)
         obj.minimizers = np.asarray(minimizers, dtype=float).reshape(-1, dim)
         obj.params = dict(zip(keys, children, strict=True))
-        obj.config = dict(config)
+        obj.config = dict(config.value)
         return obj
 
     def astype(self, dtype) -> Surface:

@@ -13,6 +13,9 @@ from optlab.surfaces.base import Surface
 
 Builder = Callable[..., Surface]
 
+# Parameters every surface takes (applied by `optlab.surfaces.get` after building it).
+INSTANCE_KEYS = ("shift", "rotation_seed")
+
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
@@ -59,11 +62,12 @@ def entry(name: str) -> Entry:
 
 def check_params(e: Entry, params: dict[str, Any]) -> None:
     """Reject keyword arguments the builder does not take, and dimensions it does not support."""
-    unknown = sorted(set(params) - set(e.parameters))
+    valid = (*e.parameters, *INSTANCE_KEYS)
+    unknown = sorted(set(params) - set(valid))
     if unknown:
         raise UserError(
             f"surface.{unknown[0]}={params[unknown[0]]!r} is not a parameter of surface {e.name!r}; "
-            f"valid: {', '.join(e.parameters) or '(none)'}"
+            f"valid: {', '.join(valid)}"
         )
     if "dim" in params and params["dim"] is not None:
         dim = params["dim"]

@@ -1,0 +1,69 @@
+"""Cost of the engine's per-step diagnostics (D_u f, cos(u, −∇f), uᵀHu): the same job with
+`diagnostics=True` and `diagnostics=False`, timed side by side in one process, compilation excluded.
+
+    PYTHONPATH=. python benchmarks/diagnostics.py [--runs 1024] [--steps 2000] [--repeats 7]
+
+Prints seconds per job (median of the repeats) and the ratio on / off for each case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import jax
+import numpy as np
+
+from optlab import engine, optimizers, surfaces
+from optlab.config import random_starts
+
+CASES = (  # small steps from starts in [-2, 2]^d: no run diverges, every lane works every step
+    ("rosenbrock", {"dim": 2}, "gd", {"learning_rate": 1e-4}),
+    ("rosenbrock", {"dim": 2}, "adam", {"learning_rate": 1e-3}),
+    ("himmelblau", {}, "momentum", {"learning_rate": 1e-3, "momentum": 0.9}),
+    ("rosenbrock", {"dim": 50}, "adam", {"learning_rate": 1e-3}),
+)
+
+
+def job(surface, name, hparams, runs):
+    spec, traced = optimizers.split(name, hparams)
+    starts = random_starts(np.tile([-2.0, 2.0], (surface.dim, 1)), runs, seed=0)
+    return [engine.Group(spec, {k: np.full(runs, v) for k, v in traced.items()}, starts)]
+
+
+def timings(surface, groups, steps, repeats):
+    """Median wall time of `engine.run` with diagnostics on and off, measured alternately
+    (engine.run returns host arrays, so the work is finished when it returns)."""
+    runs = {
+        d: (lambda d=d: engine.run(surface, groups, steps, diagnostics=d)) for d in (True, False)
+    }
+    for run in runs.values():
+        run()  # compile
+    times = {True: [], False: []}
+    for _ in range(repeats):
+        for d, run in runs.items():
+            t0 = time.perf_counter()
+            run()
+            times[d].append(time.perf_counter() - t0)
+    return statistics.median(times[True]), statistics.median(times[False])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=1024)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--repeats", type=int, default=7)
+    a = p.parse_args()
+    print(f"device: {jax.devices()[0].device_kind}, runs={a.runs}, steps={a.steps}, float32")
+    print(f"{'case':<28} {'on (s)':>9} {'off (s)':>9} {'on/off':>7}")
+    for name, params, opt, hp in CASES:
+        s = surfaces.get(name, **params)
+        groups = job(s, opt, hp, a.runs)
+        on, off = timings(s, groups, a.steps, a.repeats)
+        label = f"{name}-{s.dim}d {opt}"
+        print(f"{label:<28} {on:>9.4f} {off:>9.4f} {on / off:>7.2f}")
+
+
+if __name__ == "__main__":
+    main()
