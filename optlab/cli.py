@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import sys
 from collections.abc import Iterator
 
 from optlab.config import conf_dir
 from optlab.errors import UserError
+from optlab.optimizers.registry import check_names
 
 GROUPS = ("surface", "optimizer", "experiment")
 EXIT_USER_ERROR = 2
@@ -48,3 +50,27 @@ def precheck(argv: list[str]) -> None:
             v = v.strip()
             if v and v != "null" and v not in allowed:
                 fail(f"{key}={v!r} is unknown; available: {', '.join(allowed)}")
+    check_hyperparameter_names(argv)
+
+
+def _literal(text: str) -> object:
+    """`0.9` -> 0.9, `[1,2]` -> [1, 2]; anything else stays text (for messages only)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def check_hyperparameter_names(argv: list[str]) -> None:
+    """Reject `optimizer.KEY=...` when KEY is not a hyperparameter of the `optimizer=NAME` chosen.
+
+    Hydra would refuse the key in several lines without naming the valid ones.
+    """
+    chosen = [v for k, _, v in (a.partition("=") for a in argv) if k == "optimizer"]
+    if len(chosen) != 1 or "," in chosen[0] or chosen[0] not in choices("optimizer"):
+        return
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and key.startswith("optimizer."):
+            with guard():
+                check_names(chosen[0], {key.removeprefix("optimizer."): _literal(value)})
