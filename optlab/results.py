@@ -162,6 +162,9 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._check_schema(create)
+        except UserError:
+            self.db.close()
+            raise
         except sqlite3.DatabaseError as e:
             self.db.close()
             raise UserError(

@@ -31,7 +31,7 @@ from optlab.errors import UserError
 # The main other hyperparameter: the first of these an optimizer takes as a traced value.
 OTHER = ("momentum", "b1", "decay", "rho")
 # Members share one compiled program while their recorded arrays fit in this many bytes.
-MAX_PROGRAM_BYTES = 128e6
+MAX_PROGRAM_BYTES = 256e6
 
 
 @dataclasses.dataclass(frozen=True)

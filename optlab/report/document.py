@@ -305,7 +305,7 @@ def _protocol(
     return [
         "## Protocol",
         "",
-        f"- Store `{db}`: {len(runs.rows)} compared runs"
+        f"- Store `{db.name}`: {len(runs.rows)} compared runs"
         + (f" (and {n_tune} tuning runs)" if n_tune else "")
         + f"; surfaces: {', '.join(runs.surfaces)}.",
         f"- A problem is one (surface, start) pair; every optimizer runs from the same starts "

@@ -18,7 +18,8 @@ REPORTED_ROLES = ("run", "eval")  # tuning runs only choose settings; they are n
 
 def instance_name(row: dict[str, Any]) -> str:
     """A surface instance's display name, e.g. `rosenbrock 2-D`, `quadratic 2-D condition_number=1000`."""
-    extra = " ".join(f"{k}={v}" for k, v in sorted(row["instance"].items()) if k != "dim")
+    params = sorted((k, v) for k, v in row["instance"].items() if k != "dim" and v is not None)
+    extra = " ".join(f"{k}={v}" for k, v in params)
     return f"{row['surface']} {row['dim']}-D" + (f" {extra}" if extra else "")
 
 
