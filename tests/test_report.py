@@ -120,7 +120,7 @@ def test_report_tables_match_the_trajectories(tmp_path):
         assert int(best["1e-08"].split("%")[0]) == max(rates)
     for png in ("performance_profiles", "data_profiles", "ecdf"):
         assert (tmp_path / "report" / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
-    for name in ("sphere_2_d", "himmelblau_2_d"):
+    for name in ("sphere_2d", "himmelblau_2d"):
         for kind in ("loss", "contour"):
             assert f"({kind}_{name}.png)" in md
             assert (tmp_path / "report" / f"{kind}_{name}.png").stat().st_size > 10_000

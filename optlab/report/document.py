@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,9 +61,18 @@ def lines_for(solvers: Sequence[str], ranked: Sequence[str]) -> figures.Lines:
     return figures.Lines(tuple(solvers), tuple(shown))
 
 
-def slug(name: str) -> str:
-    """A file-name-safe form of a surface instance name."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
+def stems(runs: tables.Runs) -> dict[str, str]:
+    """A short file name per surface instance: `rosenbrock_2d`, numbered when a surface has several."""
+    base = {}
+    for r in runs.rows:
+        base[r["surface_name"]] = f"{r['surface']}_{r['dim']}d"
+    count = defaultdict(list)
+    for name in sorted(base):
+        count[base[name]].append(name)
+    return {
+        name: stem if len(count[stem]) == 1 else f"{stem}_{count[stem].index(name) + 1}"
+        for name, stem in base.items()
+    }
 
 
 def _starts(fraction: float, n: int) -> str:
@@ -179,13 +187,15 @@ def _contour(
             paths.append(runs.rows[pick[0]]["path"])
             labels.append(solver)
     surface_obj = surfaces.get(first["surface"], **first["instance"])
+    every = len(shown) == len(runs.solvers)
+    who = "one run per optimizer" if every else f"{len(shown)} colored optimizers"
     X, Y, Z = landscape.grid(surface_obj, surface_obj.bounds)
     return plots.contour(
         out / f"contour_{name}.png",
         X,
         Y,
         Z,
-        title=f"{surface}: {'one run per optimizer' if len(shown) == len(runs.solvers) else f'the {len(shown)} colored optimizers'} from a typical start "
+        title=f"{surface}\n{who} from a typical start "
         f"({', '.join(f'{v:.2f}' for v in json.loads(typical))})",
         minimizers=surface_obj.minimizers,
         paths=paths,
@@ -250,9 +260,17 @@ def write(
         figures.data_profiles(out / "data_profiles.png", t, dims, colors, targets)
         figures.ecdf(out / "ecdf.png", td, dims, colors, b)
         lines += _profiles_text(t, solvers, targets, len(problems), colors)
-    lines += ["## Per surface", ""]
+    lines += [
+        "## Per surface",
+        "",
+        "On each surface, optimizers are ranked by their success rate at the tightest target, "
+        "then by their median evaluations to it, then likewise at each looser target, then by "
+        "the median final f − f*.",
+        "",
+    ]
+    files = stems(runs)
     for surface, table in per_surface.items():
-        name = slug(surface)
+        name = files[surface]
         header = [
             "rank",
             "optimizer",
@@ -277,7 +295,7 @@ def write(
                 out / f"loss_{name}.png",
                 curves,
                 local,
-                title=f"{surface}: median f − f* over starts (band: 25–75%)",
+                title=f"{surface}\nmedian f − f* over starts (band: 25–75%)",
             )
             lines += [f"![f − f* per step on {surface}](loss_{name}.png)", ""]
         if _contour(out, runs, surface, name, local.shown):

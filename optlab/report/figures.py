@@ -193,8 +193,9 @@ def loss_bands(
     for solver, c in curves.items():
         g = np.clip(np.nan_to_num(np.asarray(c, dtype=float), posinf=ceiling), floor, ceiling)
         bands[solver] = np.percentile(g, [25, 50, 75], axis=0)
-    # the bands of diverging runs would squash the medians: show up to 30× the highest median
-    top = min(30 * max(float(b[1].max()) for b in bands.values()), ceiling)
+    # diverging runs would squash the rest: show up to 30× the highest colored median
+    colored = [float(b[1].max()) for s, b in bands.items() if s in lines.shown]
+    top = min(30 * max(colored or [float(b[1].max()) for b in bands.values()]), ceiling)
     fig = style.figure(10.0, 5.2)
     ax = fig.add_subplot()
     for _, solver, st in lines.each():
@@ -208,7 +209,7 @@ def loss_bands(
         ax.plot(steps, med, **st)
     ax.set_yscale("log")
     ax.set_ylim(top=top)
-    ax.set(xlabel="step", ylabel="f − f*", title=title + lines.note)
+    ax.set(xlabel="step", ylabel=f"f − f* (floored at {floor:.0e})", title=title + lines.note)
     ax.grid(True, which="major", alpha=0.3)
     _legend(fig, ax)
     return style.save(fig, path)
