@@ -13,6 +13,7 @@ import numpy as np
 from optlab import calculus, derivatives, engine, landscape, plots, records, results, tuning
 from optlab.config import Job, build_job
 from optlab.errors import UserError
+from optlab.ml import tasks as ml_tasks
 
 log = logging.getLogger("optlab")
 
@@ -44,26 +45,41 @@ def simulate(job: Job, groups: list[engine.Group] | None = None) -> engine.Traje
 
 
 def draw(out: Path, job: Job, traj: engine.Trajectory) -> list[Path]:
-    """`contour.png` (2-D surfaces) and `loss.png`."""
-    s = job.surface
+    """The pictures `job.plots` names (docs/plots.md), written into `out`."""
+    s, o = job.surface, job.plot_options
     title = f"{s.name} ({s.dim}-D), {job.steps} steps"
-    written = [plots.loss(out / "loss.png", traj.loss, job.labels, title=title, f_min=s.f_min)]
-    if s.dim == 2:
-        X, Y, Z = landscape.grid(s, job.plot_bounds)
+    written = []
+    if "loss" in job.plots:
         written.append(
-            plots.contour(
-                out / "contour.png",
-                X,
-                Y,
-                Z,
+            plots.loss(
+                out / plots.FILES["loss"],
+                traj.loss,
+                job.labels,
                 title=title,
-                minimizers=s.minimizers,
-                paths=traj.params,
-                labels=job.labels,
                 f_min=s.f_min,
+                grad_norm=traj.grad_norm,
+                params=traj.params,
+                f_evals=traj.f_evals,
+                steps_taken=traj.steps_taken,
+                dpi=o.dpi,
             )
         )
-    return written
+    maps = [k for k in job.plots if k in plots.MAPS]
+    if maps and s.dim < 2:
+        log.warning(f"{', '.join(maps)}: {s.name} is 1-D, there is no plane to draw; skipped")
+        return written
+    if not maps:
+        return written
+    plane = landscape.view(s, traj.params, traj.loss, o.projection, o.axes, job.plot_bounds)
+    if s.dim > 2 and o.projection is None:
+        log.info(
+            f"{', '.join(maps)}: {s.name} is {s.dim}-D; drawing the {plane.note} "
+            "(choose with plot_options.axes=[i,j] or plot_options.projection=pca)"
+        )
+    scene = landscape.scene(
+        s, plane, traj.params, traj.grad, job.labels, title, o.resolution, o.quiver
+    )
+    return written + [plots.write_map(k, out, scene, o) for k in maps]
 
 
 def summary(rows: list[dict[str, Any]]) -> str:
@@ -161,7 +177,14 @@ def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-TASKS = {"optimize": optimize, "derivatives": derivatives.task, "tune": tune}
+TASKS = {
+    "optimize": optimize,
+    "derivatives": derivatives.task,
+    "mlp": ml_tasks.mlp,
+    "penalty": ml_tasks.penalty,
+    "saliency": ml_tasks.saliency,
+    "tune": tune,
+}
 
 
 def main(cfg: Any, out: Path, overrides: list[str]) -> Any:

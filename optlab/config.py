@@ -16,6 +16,8 @@ from optlab.errors import UserError
 from optlab.surfaces.base import Surface
 
 DTYPES = ("float32", "float64")
+PROJECTIONS = ("slice", "pca")
+ZSCALES = ("auto", "log", "linear")
 
 
 def conf_dir() -> Path:
@@ -38,6 +40,20 @@ class Member:
 
 
 @dataclasses.dataclass(frozen=True)
+class PlotOptions:
+    """`plot_options`: how the pictures are drawn (docs/plots.md)."""
+
+    quiver: bool = False  # contour: arrows of −∇f on a coarse grid
+    projection: str | None = None  # N-d: "slice" | "pca"; None: the slice, chosen and logged
+    axes: tuple[int, int] | None = None  # the slice's two coordinates; None: (0, 1)
+    resolution: int = 200  # grid points per side
+    frames: int = 60  # animation: at most this many frames
+    fps: int = 12
+    zscale: str = "auto"  # surface3d: auto | log | linear
+    dpi: int = 120
+
+
+@dataclasses.dataclass(frozen=True)
 class Job:
     """Everything one experiment needs, as plain Python/NumPy values."""
 
@@ -52,6 +68,8 @@ class Job:
     target: float | None
     plot_bounds: np.ndarray  # (2, 2) view of the contour plot
     warnings: tuple[str, ...] = ()
+    plots: tuple[str, ...] = ("contour", "loss")
+    plot_options: PlotOptions = PlotOptions()
 
     @property
     def groups(self) -> list[Group]:
@@ -176,16 +194,84 @@ def _outside(starts: np.ndarray, bounds: np.ndarray) -> list[str]:
     ]
 
 
-def _plot_bounds(cfg: Mapping[str, Any], surface: Surface) -> np.ndarray:
+def _plot_bounds(
+    cfg: Mapping[str, Any], surface: Surface, axes: tuple[int, int] = (0, 1)
+) -> np.ndarray:
     value = cfg.get("plot_bounds")
     if value is None:
-        return surface.bounds[:2]
+        return surface.bounds[list(axes)] if surface.dim >= 2 else surface.bounds[:2]
     arr = _points("plot_bounds", value, 2)
     if arr.shape != (2, 2) or np.any(arr[:, 0] >= arr[:, 1]):
         raise UserError(
             f"plot_bounds={value!r} is invalid: must be [[xlo, xhi], [ylo, yhi]], lo < hi"
         )
     return arr
+
+
+def _choice(key: str, value: Any, allowed: tuple) -> Any:
+    if value not in allowed:
+        shown = ", ".join("null" if a is None else str(a) for a in allowed)
+        raise UserError(f"{key}={value!r} is invalid: allowed: {shown}")
+    return value
+
+
+def _bounded(key: str, value: Any, lo: int, hi: int) -> int:
+    if _integer(key, value, lo) > hi:
+        raise UserError(f"{key}={value!r} is invalid: must be an integer in [{lo}, {hi}]")
+    return value
+
+
+def _axes(axes: Any, projection: str | None, dim: int) -> tuple[int, int]:
+    """`plot_options.axes`: two different coordinates of the slice (not with projection=pca)."""
+    ints = isinstance(axes, list) and len(axes) == 2
+    ints = ints and all(
+        isinstance(a, int) and not isinstance(a, bool) and 0 <= a < dim for a in axes
+    )
+    if not ints or axes[0] == axes[1]:
+        raise UserError(
+            f"plot_options.axes={axes!r} is invalid: must be two different integers in [0, {dim - 1}]"
+        )
+    if projection == "pca":
+        raise UserError(
+            "plot_options.axes is invalid with plot_options.projection=pca (axes choose a slice)"
+        )
+    return axes[0], axes[1]
+
+
+def _plots(cfg: Mapping[str, Any], dim: int) -> tuple[tuple[str, ...], PlotOptions]:
+    """`plots` (a list of names; [] for none) and `plot_options`, validated."""
+    from optlab.plots import KINDS
+    from optlab.plots.animation import MAX_FRAMES
+
+    names = cfg.get("plots", ["contour", "loss"])
+    names = [] if names is None else [names] if isinstance(names, str) else names
+    if not isinstance(names, list):
+        raise UserError(f"plots={names!r} is invalid: must be a list of: {', '.join(KINDS)}")
+    for n in names:
+        if n not in KINDS:
+            raise UserError(
+                f"plots={names!r} is invalid: unknown plot {n!r}; available: {', '.join(KINDS)}"
+            )
+    given = dict(cfg.get("plot_options") or {})
+    fields = {f.name: f.default for f in dataclasses.fields(PlotOptions)}
+    for key in given:
+        if key not in fields:
+            raise UserError(f"plot_options.{key} is unknown; valid: {', '.join(fields)}")
+    o = fields | {k: v for k, v in given.items() if v is not None}
+    if not isinstance(o["quiver"], bool):
+        raise UserError(f"plot_options.quiver={o['quiver']!r} is invalid: must be true or false")
+    _choice("plot_options.projection", o["projection"], (None, *PROJECTIONS))
+    _choice("plot_options.zscale", o["zscale"], ZSCALES)
+    if o["axes"] is not None:
+        o["axes"], o["projection"] = _axes(o["axes"], o["projection"], dim), "slice"
+    for key, lo, hi in (
+        ("resolution", 8, 2000),
+        ("frames", 2, MAX_FRAMES),
+        ("fps", 1, 50),
+        ("dpi", 20, 600),
+    ):
+        _bounded(f"plot_options.{key}", o[key], lo, hi)
+    return tuple(dict.fromkeys(names)), PlotOptions(**o)
 
 
 def _dtype(cfg: Mapping[str, Any]) -> str:
@@ -195,17 +281,28 @@ def _dtype(cfg: Mapping[str, Any]) -> str:
     return dtype
 
 
-def build_job(cfg: Any, single_optimizer: bool = False) -> Job:
+def section(cfg: Any, key: str) -> dict[str, Any]:
+    """`cfg[key]` as a plain dict (empty when missing or null)."""
+    return dict(_plain(cfg.get(key)) or {})
+
+
+def build_surface(cfg: Any) -> Surface:
+    """The surface of `cfg.surface` (validated)."""
+    return _surface(section(cfg, "surface"))
+
+
+def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None = None) -> Job:
     """Validate `cfg` and build the job; every bad value raises a one-line `UserError`.
 
     `single_optimizer` says the user chose `optimizer=...` on the command line, which replaces an
-    experiment's `lineup` with that one optimizer.
+    experiment's `lineup` with that one optimizer. `surface`, when given, replaces `cfg.surface`
+    (a surface built from data, e.g. a network's training loss).
     """
     cfg = _plain(cfg)
     dtype = _dtype(cfg)
     steps = _integer("steps", cfg.get("steps"), 1)
     seed = _integer("seed", cfg.get("seed", 0), 0)
-    surface = _surface(cfg.get("surface") or {})
+    surface = surface if surface is not None else _surface(cfg.get("surface") or {})
     members = _members(cfg, single_optimizer)
     starts = _starts(cfg, surface, seed)
     tol_grad = _number("tol_grad", cfg.get("tol_grad")) or 0.0
@@ -213,6 +310,7 @@ def build_job(cfg: Any, single_optimizer: bool = False) -> Job:
     for key, value in (("tol_grad", tol_grad), ("target", target)):
         if value is not None and value < 0:
             raise UserError(f"{key}={value!r} is invalid: must be >= 0")
+    plots, plot_options = _plots(cfg, surface.dim)
     return Job(
         surface=surface,
         members=members,
@@ -223,8 +321,10 @@ def build_job(cfg: Any, single_optimizer: bool = False) -> Job:
         diagnostics=bool(cfg.get("diagnostics", True)),
         tol_grad=tol_grad,
         target=target,
-        plot_bounds=_plot_bounds(cfg, surface),
+        plot_bounds=_plot_bounds(cfg, surface, plot_options.axes or (0, 1)),
         warnings=tuple(_outside(starts, surface.bounds)),
+        plots=plots,
+        plot_options=plot_options,
     )
 
 

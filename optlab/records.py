@@ -90,9 +90,12 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def write_npz(path: Path, job: Job, traj: Trajectory) -> None:
-    """Per-step arrays with a leading run axis, run-level outcomes, and `labels` (R,)."""
-    arrays = {k: np.asarray(getattr(traj, k)) for k in STEP_ARRAYS + RUN_ARRAYS}
+def write_npz(
+    path: Path, job: Job, traj: Trajectory, extra: dict[str, np.ndarray] | None = None
+) -> None:
+    """Per-step arrays with a leading run axis, run-level outcomes, and `labels` (R,); `extra`
+    adds arrays a task measures beside the trajectory (e.g. accuracy per step)."""
+    arrays = {k: np.asarray(getattr(traj, k)) for k in STEP_ARRAYS + RUN_ARRAYS} | (extra or {})
     arrays["status_names"] = np.asarray(STATUS_NAMES)
     np.savez_compressed(path, labels=np.asarray(job.labels), **arrays)
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import zlib
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+log = logging.getLogger("optlab")
 
 # Fixed colors so an optimizer looks the same in every plot of the project.
 _PALETTE = {
@@ -57,9 +63,22 @@ def figure(width: float = 7.0, height: float = 5.5) -> Figure:
 
 def save(fig: Figure, path: Path, dpi: int = 120) -> Path:
     """Save `fig` to `path` and release it."""
-    fig.savefig(path, dpi=dpi)
-    fig.clear()
+    try:
+        fig.savefig(path, dpi=dpi)
+    finally:
+        release(fig)
     return path
+
+
+def release(fig: Figure) -> None:
+    """Drop every artist of `fig` (it was never registered with pyplot, so nothing else holds it)."""
+    fig.clear()
+
+
+def legend(ax: Axes) -> None:
+    """The project's legend: small, translucent, placed where it hides the least data."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=8, framealpha=0.85)
 
 
 def finite_path(points: np.ndarray) -> np.ndarray:
@@ -70,3 +89,15 @@ def finite_path(points: np.ndarray) -> np.ndarray:
 def group_label(label: str) -> str:
     """The label a run's legend entry uses: runs `adam[0]`, `adam[1]`, ... share `adam`."""
     return label.split("[")[0]
+
+
+def legend_labels(labels: Sequence[str]) -> list[str | None]:
+    """Per run, its legend text: `adam` (or `adam (4 runs)`) for a group's first run, else None."""
+    counts = Counter(group_label(lb) for lb in labels)
+    seen: set[str] = set()
+    out: list[str | None] = []
+    for lb in labels:
+        g = group_label(lb)
+        out.append(None if g in seen else g if counts[g] == 1 else f"{g} ({counts[g]} runs)")
+        seen.add(g)
+    return out
