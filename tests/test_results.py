@@ -209,7 +209,7 @@ def test_two_writers_at_once_lose_nothing(tmp_path):
 
 
 def test_optimize_appends_resumes_and_replaces(compose, tmp_path, capsys):
-    base = ["surface=sphere", "optimizer=gd", "steps=5", "starts=3"]
+    base = ["surface=sphere", "optimizer=gd", "steps=5", "starts=3", "plots=[]"]
     app.optimize(compose(base), tmp_path / "a", [])  # a single run: the store is in its run dir
     assert results.Store(tmp_path / "a" / "results.sqlite").count() == 3
     again = compose([*base, f"results={tmp_path / 'a'}"])  # results=DIR: its results.sqlite
@@ -240,6 +240,7 @@ def test_sweep_killed_midway_then_rerun_has_every_run_once(tmp_path):
         "seed=0,1,2",
         "starts=2",
         "steps=40",
+        "plots=[]",
         f"results={db}",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
     ]
