@@ -275,12 +275,18 @@ class Store:
 
 
 def identities(job: Job, role: str = "run") -> list[dict[str, Any]]:
-    """What determines each run of `job` (members × starts, the engine's order), with its hash."""
+    """What determines each run of `job`, in the engine's run order (its groups'), with its hash.
+
+    A run's hyperparameters are its member's configuration with the group's per-run traced values
+    (a grid point) on top.
+    """
     s = job.surface
+    starts = [tuple(map(float, x)) for x in np.asarray(job.starts)]
     out = []
-    for m in job.members:
-        hparams = {k: v for k, v in m.config.items() if k != "name"}
-        for n, start in enumerate(job.starts):
+    for m, g in zip(job.members, job.groups, strict=True):
+        base = {k: v for k, v in m.config.items() if k != "name"}
+        for i, x0 in enumerate(np.asarray(g.starts, dtype=float)):
+            start = tuple(map(float, x0))
             ident = {
                 "role": role,
                 "surface": s.name,
@@ -288,9 +294,9 @@ def identities(job: Job, role: str = "run") -> list[dict[str, Any]]:
                 "dim": s.dim,
                 "optimizer": m.spec.name,
                 "label": m.label,
-                "hparams": hparams,
-                "start": [float(v) for v in start],
-                "start_index": n,
+                "hparams": base | {k: float(np.asarray(v)[i]) for k, v in g.hparams.items()},
+                "start": list(start),
+                "start_index": starts.index(start) if start in starts else i,
                 "seed": job.seed,
                 "steps": job.steps,
                 "dtype": job.dtype,
@@ -328,8 +334,11 @@ def rows_for(
     gap = loss - f_min if f_min is not None else np.full_like(loss, np.nan)
     evals = traj.f_evals + traj.grad_evals + traj.hessian_evals
     steps_to, evals_to = hits(gap, targets, traj.steps_taken, evals)
+    idents = identities(job, role)
+    if len(idents) != len(loss):
+        raise ValueError(f"{len(idents)} runs described, {len(loss)} in the trajectory")
     rows = []
-    for r, ident in enumerate(identities(job, role)):
+    for r, ident in enumerate(idents):
         row = ident | {
             "job_hash": job_hash,
             "final_loss": float(loss[r, -1]),
