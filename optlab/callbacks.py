@@ -24,6 +24,9 @@ class Report(Callback):
             return
         sweep = Path(config.hydra.sweep.dir)
         db = results.resolve(path) if path else sweep / results.FILENAME
+        if not db.is_file():  # tasks that keep no store (derivatives, the ML tasks)
+            log.info("optlab: no report: no results store at %s", db)
+            return
         targets = config.get("targets")
         try:
             from optlab.report import write

@@ -186,8 +186,12 @@ def test_multirun_callback_writes_the_report_beside_the_store(tmp_path, caplog):
 
     sweep = tmp_path / "sweep"
     config = {"results": None, "targets": [1e-2, 1e-6], "hydra": {"sweep": {"dir": str(sweep)}}}
-    Report().on_multirun_end(OmegaConf.create(config))  # no store yet: a warning, no crash
+    with caplog.at_level("INFO", logger="optlab"):
+        Report().on_multirun_end(OmegaConf.create(config))  # no store: nothing to report
     assert "no report" in caplog.text and not (sweep / "report.md").exists()
+    results.Store(sweep / "results.sqlite").close()  # a store without runs: a warning
+    Report().on_multirun_end(OmegaConf.create(config))
+    assert "no runs to report" in caplog.text and not (sweep / "report.md").exists()
     _store(sweep / "results.sqlite", surfaces=("sphere",))
     Report().on_multirun_end(OmegaConf.create(config))
     md = (sweep / "report.md").read_text()
