@@ -139,5 +139,6 @@ class Surface:
         """Euclidean distance from each row of `x` (..., d) to the nearest known minimizer."""
         if len(self.minimizers) == 0:
             return np.full(np.shape(x)[:-1], np.nan)
-        diff = np.asarray(x)[..., None, :] - self.minimizers
-        return np.sqrt((diff**2).sum(-1)).min(-1)
+        diff = np.asarray(x, dtype=np.float64)[..., None, :] - self.minimizers
+        with np.errstate(over="ignore"):  # a huge but finite point is honestly infinitely far
+            return np.sqrt((diff**2).sum(-1)).min(-1)
