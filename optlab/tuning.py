@@ -46,11 +46,11 @@ class Options:
 
 
 def options(value: Mapping[str, Any] | None, targets: Sequence[float]) -> Options:
-    """Validated `tuning` options; the score's floor is the smallest target."""
+    """Validated `tuning` options; the score's floor defaults to the smallest target."""
     value = dict(value or {})
-    unknown = sorted(set(value) - {f.name for f in dataclasses.fields(Options)} - {"floor"})
+    unknown = sorted(set(value) - {f.name for f in dataclasses.fields(Options)})
     if unknown:
-        allowed = ", ".join(f.name for f in dataclasses.fields(Options) if f.name != "floor")
+        allowed = ", ".join(f.name for f in dataclasses.fields(Options))
         raise UserError(f"tuning.{unknown[0]}={value[unknown[0]]!r} is unknown; valid: {allowed}")
     base = Options()
     budget = value.get("budget", base.budget)
@@ -69,9 +69,16 @@ def options(value: Mapping[str, Any] | None, targets: Sequence[float]) -> Option
         raise UserError(
             f"tuning.other={_show(other)} is invalid: must be a list of values in [0, 1)"
         )
-    return Options(
-        budget, (float(lr[0]), float(lr[1])), tuple(map(float, other)), starts, min(targets)
-    )
+    if budget < len(other):
+        raise UserError(
+            f"tuning.budget={budget} is invalid: must be >= the {len(other)} values of "
+            "tuning.other (every optimizer gets the same number of settings)"
+        )
+    floor = value.get("floor", min(targets))
+    if isinstance(floor, bool) or not isinstance(floor, int | float) or not 0 < floor < math.inf:
+        raise UserError(f"tuning.floor={floor!r} is invalid: must be a positive number")
+    lr_range = (float(lr[0]), float(lr[1]))
+    return Options(budget, lr_range, tuple(map(float, other)), starts, float(floor))
 
 
 def _numbers(value: Any, n: int | None = None) -> bool:

@@ -127,9 +127,17 @@ def test_tune_task_records_settings_and_store(compose, tmp_path):
         ({"other": [1.5]}, "tuning.other=[1.5] is invalid"),
         ({"starts": -1}, "tuning.starts=-1 is invalid"),
         ({"grid": 3}, "tuning.grid=3 is unknown"),
+        ({"budget": 2}, "tuning.budget=2 is invalid: must be >= the 3 values"),
+        ({"floor": 0}, "tuning.floor=0 is invalid"),
     ],
 )
 def test_bad_tuning_options_one_line(value, needle):
     with pytest.raises(UserError) as e:
         tuning.options(value, results.TARGETS)
     assert "\n" not in str(e.value) and needle in str(e.value)
+
+
+def test_options_defaults_and_floor():
+    opts = tuning.options({"budget": 6, "learning_rate": [1e-3, 1]}, [1e-3, 1e-6])
+    assert opts == tuning.Options(6, (1e-3, 1.0), (0.5, 0.9, 0.99), 8, 1e-6)
+    assert tuning.options({"floor": 1e-4}, results.TARGETS).floor == 1e-4
