@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 
 from optlab.cli import guard, precheck
 from optlab.config import conf_dir
+from optlab.progress import announce_sweep
 
 
 @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
@@ -22,4 +23,5 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     precheck(sys.argv[1:])
+    announce_sweep(sys.argv[1:])
     main()

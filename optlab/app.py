@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,20 @@ from typing import Any
 import jax
 import numpy as np
 
-from optlab import calculus, derivatives, engine, landscape, plots, records, results, tuning
-from optlab.config import Job, build_job
+from optlab import (
+    cache,
+    calculus,
+    derivatives,
+    devices,
+    engine,
+    landscape,
+    plots,
+    progress,
+    records,
+    results,
+    tuning,
+)
+from optlab.config import Job, build_job, cache_dir
 from optlab.errors import UserError
 from optlab.ml import tasks as ml_tasks
 
@@ -31,36 +44,73 @@ def use_dtype(dtype: str) -> None:
 
 
 def simulate(job: Job, groups: list[engine.Group] | None = None) -> engine.Trajectory:
-    """Run every member of `job` from every start (or `groups`) in one compiled program."""
+    """Run every member of `job` at every grid point (or `groups`) in one compiled program."""
     use_dtype(job.dtype)
-    return engine.run(
-        job.surface,
-        job.groups if groups is None else groups,
-        job.steps,
-        diagnostics=job.diagnostics,
-        tol_grad=job.tol_grad,
-        target=job.target,
-        dtype=np.dtype(job.dtype),
+    devs = devices.resolve(job.device)
+    groups = job.groups if groups is None else groups
+    runs = sum(len(g.starts) for g in groups)
+    print(
+        f"optlab: {runs} runs × {job.steps} steps on {devices.describe(devs)} (device={job.device})"
     )
+    bar = (
+        progress.bar(runs * job.steps, runs)
+        if progress.wanted(job.progress, runs, job.steps)
+        else None
+    )
+    try:
+        return engine.run(
+            job.surface,
+            groups,
+            job.steps,
+            diagnostics=job.diagnostics,
+            tol_grad=job.tol_grad,
+            target=job.target,
+            dtype=np.dtype(job.dtype),
+            record=job.record,
+            record_every=job.record_every,
+            devices=devs,
+            chunk_size=job.chunk_size,
+            step_chunks=progress.CHUNKS if bar is not None else 1,
+            on_chunk=None if bar is None else bar.update,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+MAX_PLOTTED = 64  # runs drawn in a plot; a larger grid shows an evenly spaced sample
+
+
+def _sample(a: Any, shown: np.ndarray) -> Any:
+    return None if a is None else np.asarray(a)[shown]
 
 
 def draw(out: Path, job: Job, traj: engine.Trajectory) -> list[Path]:
-    """The pictures `job.plots` names (docs/plots.md), written into `out`."""
+    """The pictures `job.plots` names (docs/plots.md), written into `out`; a grid larger than
+    MAX_PLOTTED runs shows an evenly spaced sample of them."""
     s, o = job.surface, job.plot_options
+    runs = len(job.labels)
+    shown = np.unique(np.linspace(0, runs - 1, min(runs, MAX_PLOTTED)).round().astype(int))
+    labels = [job.labels[i] for i in shown]
+    params, loss = _sample(traj.params, shown), _sample(traj.loss, shown)
     title = f"{s.name} ({s.dim}-D), {job.steps} steps"
+    if len(shown) < runs:
+        title += f", {len(shown)} of {runs} runs"
+    every = job.record_every > 1  # per-step sizes and evaluation counts need every step
     written = []
-    if "loss" in job.plots:
+    if "loss" in job.plots and loss is not None:
         written.append(
             plots.loss(
                 out / plots.FILES["loss"],
-                traj.loss,
-                job.labels,
+                loss,
+                labels,
                 title=title,
                 f_min=s.f_min,
-                grad_norm=traj.grad_norm,
-                params=traj.params,
-                f_evals=traj.f_evals,
-                steps_taken=traj.steps_taken,
+                grad_norm=_sample(traj.grad_norm, shown),
+                params=None if every else params,
+                f_evals=None if every else _sample(traj.f_evals, shown),
+                steps_taken=_sample(traj.steps_taken, shown),
+                steps=traj.record_steps,
                 dpi=o.dpi,
             )
         )
@@ -68,22 +118,25 @@ def draw(out: Path, job: Job, traj: engine.Trajectory) -> list[Path]:
     if maps and s.dim < 2:
         log.warning(f"{', '.join(maps)}: {s.name} is 1-D, there is no plane to draw; skipped")
         return written
+    if maps and params is None:
+        log.warning(f"{', '.join(maps)}: need recorded params (record=[params,...]); skipped")
+        return written
     if not maps:
         return written
-    plane = landscape.view(s, traj.params, traj.loss, o.projection, o.axes, job.plot_bounds)
+    plane = landscape.view(s, params, loss, o.projection, o.axes, job.plot_bounds)
     if s.dim > 2 and o.projection is None:
         log.info(
             f"{', '.join(maps)}: {s.name} is {s.dim}-D; drawing the {plane.note} "
             "(choose with plot_options.axes=[i,j] or plot_options.projection=pca)"
         )
-    scene = landscape.scene(
-        s, plane, traj.params, traj.grad, job.labels, title, o.resolution, o.quiver
-    )
+    grad = _sample(traj.grad, shown)
+    scene = landscape.scene(s, plane, params, grad, labels, title, o.resolution, o.quiver)
     return written + [plots.write_map(k, out, scene, o) for k in maps]
 
 
-def summary(rows: list[dict[str, Any]]) -> str:
+def summary(rows: list[dict[str, Any]], limit: int = 20) -> str:
     """A short table: one line per run (label, final loss, distance to the minimizer, status)."""
+    more, rows = len(rows) - limit, rows[:limit]
     width = max(len("label"), *(len(r["label"]) for r in rows))
     lines = [f"{'label':<{width}}  {'final_loss':>12}  {'distance':>10}  {'steps':>6}  status"]
     for r in rows:
@@ -91,6 +144,8 @@ def summary(rows: list[dict[str, Any]]) -> str:
             f"{r['label']:<{width}}  {r['final_loss']:>12.4e}  {r['distance_to_minimizer']:>10.3e}  "
             f"{r['steps_taken']:>6}  {r['status']}"
         )
+    if more > 0:
+        lines.append(f"… and {more} more runs in runs.csv")
     return "\n".join(lines)
 
 
@@ -144,7 +199,7 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     traj = simulate(job)
     wall = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
-    final = calculus.point_checks(job.surface, traj.params[:, -1])
+    final = calculus.point_checks(job.surface, traj.final_params)
     rows = records.write(out, job, traj, extra=final)
     kw = {"targets": targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
     keep(store, key, results.rows_for(job, traj, **kw) if store else [], cfg, out)
@@ -187,10 +242,30 @@ TASKS = {
 }
 
 
+def setup(cfg: Any) -> None:
+    """Process-wide settings, before anything compiles: the compilation cache and, in a sweep,
+    the job's position and a single-threaded XLA:CPU under a multi-process joblib launcher."""
+    cache.enable(cache_dir(cfg))
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return
+    hc = HydraConfig.get()
+    if "joblib" in str(hc.launcher.get("_target_", "")):
+        devices.limit_cpu_threads(int(hc.launcher.get("n_jobs") or -1))
+        log.debug("XLA_FLAGS=%s", os.environ.get("XLA_FLAGS", ""))
+    print(progress.job_line(hc.job.num))
+
+
 def main(cfg: Any, out: Path, overrides: list[str]) -> Any:
     """Dispatch on `cfg.task` (an experiment chooses it; default `optimize`)."""
+    setup(cfg)
     task = cfg.get("task", "optimize")
     use_dtype(cfg.get("dtype"))
     if task not in TASKS:
         raise UserError(f"task={task!r} is unknown; available: {', '.join(sorted(TASKS))}")
-    return TASKS[task](cfg, out, overrides)
+    before = cache.counts.copy()
+    result = TASKS[task](cfg, out, overrides)
+    log.debug("%s in this job", cache.summary(since=before))
+    return result

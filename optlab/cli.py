@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib.util
+import re
 import sys
 from collections.abc import Iterator
 
@@ -12,6 +14,13 @@ from optlab.errors import UserError
 from optlab.optimizers.registry import check_names
 
 GROUPS = ("surface", "optimizer", "experiment")
+LAUNCHERS = {  # hydra/launcher choice -> the plugin module that provides it (extra `sweep`)
+    "joblib": "hydra_plugins.hydra_joblib_launcher",
+    "submitit_slurm": "hydra_plugins.hydra_submitit_launcher",
+    "submitit_local": "hydra_plugins.hydra_submitit_launcher",
+    "slurm_gpu": "hydra_plugins.hydra_submitit_launcher",  # conf/hydra/launcher/slurm_gpu.yaml
+}
+_RANGE_SPEC = re.compile(r"^(linspace|logspace|range)\(")
 EXIT_USER_ERROR = 2
 
 
@@ -39,10 +48,15 @@ def precheck(argv: list[str]) -> None:
     """Reject an unknown `surface=`/`optimizer=`/`experiment=` choice before Hydra composes.
 
     Hydra's own message spans many lines; this one names the key, the value and the choices.
+    Also: a launcher whose plugin is missing, and an unquoted grid range spec.
     """
     for arg in argv:
         key, sep, value = arg.partition("=")
         key = key.lstrip("+~")
+        if key == "hydra/launcher" and value in LAUNCHERS and not plugin_installed(value):
+            fail(f"hydra/launcher={value} needs its Hydra plugin: pip install -e '.[sweep]'")
+        if key.startswith("grid.") and _RANGE_SPEC.match(value):
+            fail(f"{key}={value} must be quoted so that Hydra passes it on: '{key}=\"{value}\"'")
         if not sep or key not in GROUPS or "(" in value:
             continue
         allowed = choices(key)
@@ -74,3 +88,11 @@ def check_hyperparameter_names(argv: list[str]) -> None:
         if sep and key.startswith("optimizer."):
             with guard():
                 check_names(chosen[0], {key.removeprefix("optimizer."): _literal(value)})
+
+
+def plugin_installed(launcher: str) -> bool:
+    """Whether the Hydra plugin providing `hydra/launcher=<launcher>` can be imported."""
+    try:
+        return importlib.util.find_spec(LAUNCHERS[launcher]) is not None
+    except ModuleNotFoundError:  # the `hydra_plugins` namespace itself is absent
+        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,14 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from optlab import optimizers, surfaces
-from optlab.engine import Group
+from optlab import devices, grid, optimizers, surfaces
+from optlab.engine import DEFAULT_RECORD, FIELDS, Group
 from optlab.errors import UserError
 from optlab.surfaces.base import Surface
 
 DTYPES = ("float32", "float64")
 PROJECTIONS = ("slice", "pca")
 ZSCALES = ("auto", "log", "linear")
+PROGRESS = ("auto", True, False)
 
 
 def conf_dir() -> Path:
@@ -54,12 +56,42 @@ class PlotOptions:
 
 
 @dataclasses.dataclass(frozen=True)
+class Grid:
+    """The numeric axes of a job: every member runs every point of hyperparameters × seeds × starts.
+
+    `axes` maps a traced hyperparameter to its values (n,); `seeds` (K,) are the seeds of the
+    random starts and `starts` (K, S, d) the starts drawn with each (K = 1 without a seed axis).
+    """
+
+    axes: dict[str, np.ndarray]
+    seeds: np.ndarray
+    starts: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Runs per member: the product of the axis lengths, seeds and starts."""
+        return (
+            math.prod(len(v) for v in self.axes.values())
+            * self.starts.shape[0]
+            * self.starts.shape[1]
+        )
+
+    def points(self) -> dict[str, np.ndarray]:
+        """Every run's coordinates: each axis (N,), `seed` (N,) and `start` (N, d); start fastest."""
+        sizes = [len(v) for v in self.axes.values()] + list(self.starts.shape[:2])
+        index = grid.product(sizes)
+        *axes, seed, start = index
+        out = {k: v[i] for (k, v), i in zip(self.axes.items(), axes, strict=True)}
+        return out | {"seed": self.seeds[seed], "start": self.starts[seed, start]}
+
+
+@dataclasses.dataclass(frozen=True)
 class Job:
     """Everything one experiment needs, as plain Python/NumPy values."""
 
     surface: Surface
     members: tuple[Member, ...]
-    starts: np.ndarray  # (S, d): every member runs from every start
+    starts: np.ndarray  # (S, d): the starts of the first seed (all of them without a seed axis)
     steps: int
     dtype: str
     seed: int
@@ -70,20 +102,46 @@ class Job:
     warnings: tuple[str, ...] = ()
     plots: tuple[str, ...] = ("contour", "loss")
     plot_options: PlotOptions = PlotOptions()
+    grid: Grid | None = None  # None: no axes, one seed, `starts`
+    record: tuple[str, ...] = DEFAULT_RECORD
+    record_every: int = 1
+    chunk_size: int | None = None  # runs per group per program call; None: from memory
+    device: str = "auto"
+    progress: bool | str = "auto"
+
+    @functools.cached_property
+    def points(self) -> dict[str, np.ndarray]:
+        """Every member's runs' coordinates (see `Grid.points`)."""
+        g = self.grid or Grid({}, np.asarray([self.seed]), self.starts[None])
+        return g.points()
+
+    @property
+    def runs_per_member(self) -> int:
+        return len(self.points["start"])
+
+    def hparam(self, member: Member, name: str, run: int) -> Any:
+        """The value of hyperparameter `name` in run `run` of `member` (its grid value if swept)."""
+        if name in self.points and name not in ("seed", "start"):
+            return float(self.points[name][run])
+        return member.config.get(name)
 
     @property
     def groups(self) -> list[Group]:
-        """One engine group per member, each running from every start."""
-        n = len(self.starts)
+        """One engine group per member, each running every grid point."""
+        n, pts = self.runs_per_member, self.points
         return [
-            Group(m.spec, {k: np.full(n, v) for k, v in m.hparams.items()}, self.starts)
+            Group(
+                m.spec,
+                {k: pts[k] if k in pts else np.full(n, v) for k, v in m.hparams.items()},
+                pts["start"],
+            )
             for m in self.members
         ]
 
     @property
     def labels(self) -> list[str]:
         """One label per run, in the engine's run order."""
-        n = len(self.starts)
+        n = self.runs_per_member
         return [m.label if n == 1 else f"{m.label}[{i}]" for m in self.members for i in range(n)]
 
 
@@ -169,20 +227,102 @@ def _points(key: str, value: Any, dim: int) -> np.ndarray:
 
 
 def random_starts(bounds: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """`n` starts drawn uniformly from the box `bounds` (d, 2), reproducibly from `seed`."""
-    import jax
+    """`n` starts drawn uniformly from the box `bounds` (d, 2), reproducibly from `seed`.
 
-    u = np.asarray(jax.random.uniform(jax.random.key(seed), (n, len(bounds))), dtype=float)
+    Drawn in float32 whatever `jax_enable_x64` says, so the same seed gives the same starts in
+    every process (a float64 job turns x64 on only after its starts are drawn).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    u = jax.random.uniform(jax.random.key(seed), (n, len(bounds)), dtype=jnp.float32)
+    u = np.asarray(u, dtype=float)
     return bounds[:, 0] + u * (bounds[:, 1] - bounds[:, 0])
 
 
-def _starts(cfg: Mapping[str, Any], surface: Surface, seed: int) -> np.ndarray:
-    n = cfg.get("starts")
-    if n is not None:
-        return random_starts(surface.bounds, _integer("starts", n, 1), seed)
-    if cfg.get("start") is not None:
-        return _points("start", cfg["start"], surface.dim)
-    return random_starts(surface.bounds, 1, seed)
+def _start_sets(
+    cfg: Mapping[str, Any], surface: Surface, seeds: np.ndarray, swept: bool
+) -> np.ndarray:
+    """The starts of each seed (K, S, d): random (`starts=N`), a lattice (`start_grid=K`) or listed."""
+    n, k = cfg.get("starts"), cfg.get("start_grid")
+    if n is not None and k is not None:
+        raise UserError(f"starts={n!r} and start_grid={k!r} exclude each other: choose one")
+    if n is not None or (k is None and cfg.get("start") is None):
+        n = 1 if n is None else _integer("starts", n, 1)
+        return np.stack([random_starts(surface.bounds, n, int(s)) for s in seeds])
+    if swept:
+        key = "start_grid" if k is not None else "start"
+        raise UserError(f"grid.seed varies random starts only; with {key} set use starts=N instead")
+    if k is not None:
+        return grid.lattice(surface.bounds, _integer("start_grid", k, 2))[None]
+    return _points("start", cfg["start"], surface.dim)[None]
+
+
+def _seeds(values: np.ndarray | None, seed: int) -> np.ndarray:
+    """The seed axis (`grid.seed`), else the one `seed`."""
+    if values is None:
+        return np.asarray([seed])
+    if not np.all((values >= 0) & (values == np.round(values))):
+        raise UserError(f"grid.seed={values.tolist()!r} is invalid: seeds are integers >= 0")
+    return values.astype(int)
+
+
+def _sweep(members: tuple[Member, ...], axes: dict[str, np.ndarray]) -> tuple[Member, ...]:
+    """Members whose swept hyperparameters are traced; an axis must apply to every member."""
+    out = []
+    for m in members:
+        traced = optimizers.entry(m.spec.name).traced
+        for key in axes:
+            if key not in traced:
+                raise UserError(
+                    f"grid.{key} does not apply to optimizer {m.spec.name!r} (lineup entry "
+                    f"{m.label!r}); its numeric hyperparameters: {', '.join(traced)}"
+                )
+        base = {k: v for k, v in m.config.items() if k != "name"}
+        for key, values in axes.items():  # each value passes the optimizer's own checks
+            for v in values:
+                optimizers.split(m.spec.name, base | {key: float(v)}, prefix="grid")
+        spec, hparams = optimizers.split(
+            m.spec.name, base | {k: float(v[0]) for k, v in axes.items()}
+        )
+        out.append(dataclasses.replace(m, spec=spec, hparams=hparams))
+    return tuple(out)
+
+
+def _record(value: Any) -> tuple[str, ...]:
+    fields = [value] if isinstance(value, str) else list(value or [])
+    if not fields or any(f not in FIELDS for f in fields):
+        raise UserError(f"record={value!r} is invalid: a non-empty list of {', '.join(FIELDS)}")
+    return tuple(f for f in FIELDS if f in fields)
+
+
+def _chunk_size(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UserError(
+            f"chunk_size={value!r} is invalid: must be an integer >= 1, or null (automatic)"
+        )
+    return value
+
+
+def _choice(key: str, value: Any, allowed: tuple) -> Any:
+    """`value` if it is one of `allowed` (same type too: true is not 1), else a UserError."""
+    if not any(type(a) is type(value) and a == value for a in allowed):
+        shown = ", ".join(
+            "null" if a is None else str(a).lower() if isinstance(a, bool) else str(a)
+            for a in allowed
+        )
+        raise UserError(f"{key}={value!r} is invalid: allowed: {shown}")
+    return value
+
+
+def cache_dir(cfg: Any) -> str | None:
+    """The compilation cache directory of `cfg` (`auto`: the user cache dir; null: off)."""
+    value = _plain(cfg).get("cache_dir", "auto")
+    if value is not None and not isinstance(value, str):
+        raise UserError(f"cache_dir={value!r} is invalid: a directory, auto, or null (off)")
+    return value
 
 
 def _outside(starts: np.ndarray, bounds: np.ndarray) -> list[str]:
@@ -206,13 +346,6 @@ def _plot_bounds(
             f"plot_bounds={value!r} is invalid: must be [[xlo, xhi], [ylo, yhi]], lo < hi"
         )
     return arr
-
-
-def _choice(key: str, value: Any, allowed: tuple) -> Any:
-    if value not in allowed:
-        shown = ", ".join("null" if a is None else str(a) for a in allowed)
-        raise UserError(f"{key}={value!r} is invalid: allowed: {shown}")
-    return value
 
 
 def _bounded(key: str, value: Any, lo: int, hi: int) -> int:
@@ -303,8 +436,11 @@ def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None 
     steps = _integer("steps", cfg.get("steps"), 1)
     seed = _integer("seed", cfg.get("seed", 0), 0)
     surface = surface if surface is not None else _surface(cfg.get("surface") or {})
-    members = _members(cfg, single_optimizer)
-    starts = _starts(cfg, surface, seed)
+    axes = grid.axes(cfg.get("grid"))
+    seed_axis = axes.pop("seed", None)
+    seeds = _seeds(seed_axis, seed)
+    members = _sweep(_members(cfg, single_optimizer), axes)
+    start_sets = _start_sets(cfg, surface, seeds, seed_axis is not None)
     tol_grad = _number("tol_grad", cfg.get("tol_grad")) or 0.0
     target = _number("target", cfg.get("target"))
     for key, value in (("tol_grad", tol_grad), ("target", target)):
@@ -314,7 +450,7 @@ def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None 
     return Job(
         surface=surface,
         members=members,
-        starts=starts,
+        starts=start_sets[0],
         steps=steps,
         dtype=dtype,
         seed=seed,
@@ -322,9 +458,15 @@ def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None 
         tol_grad=tol_grad,
         target=target,
         plot_bounds=_plot_bounds(cfg, surface, plot_options.axes or (0, 1)),
-        warnings=tuple(_outside(starts, surface.bounds)),
+        warnings=tuple(_outside(start_sets.reshape(-1, surface.dim), surface.bounds)),
         plots=plots,
         plot_options=plot_options,
+        grid=Grid(axes, seeds, start_sets),
+        record=_record(cfg.get("record", list(DEFAULT_RECORD))),
+        record_every=_integer("record_every", cfg.get("record_every", 1), 1),
+        chunk_size=_chunk_size(cfg.get("chunk_size")),
+        device=_choice("device", cfg.get("device", "auto"), devices.KINDS),
+        progress=_choice("progress", cfg.get("progress", "auto"), PROGRESS),
     )
 
 

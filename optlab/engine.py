@@ -1,8 +1,14 @@
-"""The engine: every run of a job in ONE jitted program (`lax.scan` over steps, `vmap` over runs)."""
+"""The engine: every run of a job in ONE jitted program (`lax.scan` over steps, `vmap` over runs).
+
+The run axis is sharded over a 1-D device mesh; a grid too large for memory runs in chunks of
+runs, one after another; a progress bar sees the scan split into chunks of steps (no host sync
+inside a chunk). With the defaults a job is one compiled program called once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -10,11 +16,23 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from optlab import devices as devices_
+from optlab.errors import UserError
 from optlab.optimizers.registry import Spec
 from optlab.surfaces.base import Surface
 
 RUNNING, CONVERGED, MAX_STEPS, DIVERGED = 0, 1, 2, 3
 STATUS_NAMES = ("running", "converged", "max_steps", "diverged")
+FIELDS = ("params", "loss", "grad", "grad_norm")  # what `record` may keep per recorded step
+DEFAULT_RECORD = ("params", "loss", "grad")
+DIAGNOSTICS = ("directional_derivative", "cos_to_negative_gradient", "curvature")
+# Runs per device are padded to a multiple of LANES. A batch of one is compiled to scalar code
+# in which XLA:CPU fuses a·b+c into an FMA differently from the vector code of larger batches
+# (1 ulp); with two or more lanes a run's numbers are bitwise the same alone, in any batch and
+# on any number of devices (tests/test_grid.py, tests/test_devices.py). The scalar code is ~10×
+# faster per step for a lone run: `run(..., lanes=1)` trades the bitwise identity for it.
+LANES = 2
+_FINAL = ("x", "value", "grad", "status", "steps", "evals")  # carry fields fetched at the end
 
 
 class Group(NamedTuple):
@@ -32,6 +50,10 @@ class Trajectory(NamedTuple):
     diagnostics (R, T), entry t describing the update params[t] -> params[t+1] (NaN where no
     update was taken); per run: `status` (R,) codes into STATUS_NAMES, `steps_taken`, and
     evaluation counts `f_evals`, `grad_evals`, `hessian_evals`.
+
+    With `record_every=k` the step axis keeps steps 0, k, 2k, …, T (`record_steps`) and
+    diagnostics describe the update leaving each kept step; a field left out of `record` is None.
+    `final_params` (R, d), `final_loss` and `final_grad_norm` (R,) hold the last state always.
     """
 
     params: Any
@@ -46,6 +68,10 @@ class Trajectory(NamedTuple):
     f_evals: Any
     grad_evals: Any
     hessian_evals: Any
+    final_params: Any = None
+    final_loss: Any = None
+    final_grad_norm: Any = None
+    record_steps: Any = None
 
 
 class _Carry(NamedTuple):
@@ -56,6 +82,7 @@ class _Carry(NamedTuple):
     status: jax.Array
     steps: jax.Array
     evals: jax.Array  # (3,) int32: f, grad, hessian
+    t: jax.Array  # steps simulated so far, taken or not (masks padding steps past the end)
 
 
 def _diagnose(f, x, step, grad):
@@ -77,78 +104,168 @@ def _converged(value, grad, tol_grad, f_target):
     return (jnp.linalg.norm(grad) < tol_grad) | (value < f_target)
 
 
-def _run_one(surface, spec: Spec, hparams, x0, steps, diagnostics, tol_grad, f_target):
-    """One optimizer run as a `lax.scan`; finished or diverged runs are frozen by masking."""
-    f = surface
-    value_and_grad = jax.value_and_grad(f)
-    opt = spec.build(hparams)
-    v0, g0 = value_and_grad(x0)
+def _init(f, opt, x0, tol_grad, f_target) -> _Carry:
+    """The state before step 0: value and gradient at the start, optimizer state, status."""
+    v0, g0 = jax.value_and_grad(f)(x0)
     finite0 = jnp.isfinite(v0) & jnp.all(jnp.isfinite(g0))
     status0 = jnp.where(
         finite0, jnp.where(_converged(v0, g0, tol_grad, f_target), CONVERGED, RUNNING), DIVERGED
     )
-    one = jnp.ones([], jnp.int32)
-    init = _Carry(
-        x0, v0, g0, opt.init(x0), status0, jnp.zeros([], jnp.int32), jnp.stack([one, one, 0 * one])
+    one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
+    return _Carry(x0, v0, g0, opt.init(x0), status0, zero, jnp.stack([one, one, zero]), zero)
+
+
+def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, diagnostics: bool):
+    """One update; finished, diverged or padding (t ≥ total) runs are frozen by masking."""
+    active = (c.status == RUNNING) & (c.t < total)
+    updates, state = opt.update(c.grad, c.opt_state, c.x, value=c.value, grad=c.grad, value_fn=f)
+    x = optax.apply_updates(c.x, updates)
+    v, g = jax.value_and_grad(f)(x)
+    finite = jnp.isfinite(v) & jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(g))
+    take = active & finite
+    status = jnp.where(active & ~finite, DIVERGED, c.status)
+    status = jnp.where(take & _converged(v, g, tol_grad, f_target), CONVERGED, status)
+    keep = lambda new, old: jnp.where(take, new, old)  # noqa: E731
+    one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
+    evals = c.evals + take * (jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, zero]))
+    new = _Carry(
+        keep(x, c.x),
+        keep(v, c.value),
+        keep(g, c.grad),
+        state,  # not masked: a frozen run never resumes, and a shared step count stays scalar
+        status,
+        c.steps + take,
+        evals,
+        c.t + 1,
     )
+    out = {}
+    if diagnostics:
+        out = dict(zip(DIAGNOSTICS, _diagnose(f, c.x, new.x - c.x, c.grad), strict=True))
+    return new, out
 
-    def step(c: _Carry, _):
-        active = c.status == RUNNING
-        updates, state = opt.update(
-            c.grad, c.opt_state, c.x, value=c.value, grad=c.grad, value_fn=f
+
+def _observe(c: _Carry, fields: tuple[str, ...]) -> dict[str, jax.Array]:
+    """The recorded fields of one state."""
+    every = {"params": c.x, "loss": c.value, "grad": c.grad}
+    return {k: every[k] if k != "grad_norm" else jnp.linalg.norm(c.grad) for k in fields}
+
+
+def _advance(f, spec, opt, c, blocks, every, total, fields, diagnostics, tol_grad, f_target):
+    """`blocks` × `every` steps as a nested scan, recording the state after each block."""
+
+    def block(c, _):
+        c, out = _step(f, spec, opt, c, total, tol_grad, f_target, diagnostics)
+        if every > 1:
+            silent = lambda _, c: _step(f, spec, opt, c, total, tol_grad, f_target, False)[0]  # noqa: E731
+            c = jax.lax.fori_loop(0, every - 1, silent, c)
+        return c, out | _observe(c, fields)
+
+    return jax.lax.scan(block, c, length=blocks)
+
+
+def _program(
+    surface,
+    specs,
+    hparams,
+    states,
+    total,
+    tol_grad,
+    f_target,
+    *,
+    fresh,
+    blocks,
+    every,
+    fields,
+    diagnostics,
+    sharding,
+):
+    """All groups, each vmapped over its runs: (final carries, records) per group.
+
+    `fresh`: `states` are starts (R, d) and the records begin with step 0; else carries of an
+    earlier call, continued.
+    """
+    carries, records = [], []
+    for spec, hp, s in zip(specs, hparams, states, strict=True):
+
+        def one(h, s, spec=spec):
+            opt = spec.build(h)
+            c0 = _init(surface, opt, s, tol_grad, f_target) if fresh else s
+            c, rec = _advance(
+                surface,
+                spec,
+                opt,
+                c0,
+                blocks,
+                every,
+                total,
+                fields,
+                diagnostics,
+                tol_grad,
+                f_target,
+            )
+            if fresh:
+                rec |= {
+                    k: jnp.concatenate([v[None], rec[k]]) for k, v in _observe(c0, fields).items()
+                }
+            return c, rec
+
+        # a hyperparameter shared by every run is a scalar, not mapped: Adam's b1**t is then one
+        # power per step, not one per run
+        c, rec = jax.vmap(one, in_axes=({k: 0 if jnp.ndim(v) else None for k, v in hp.items()}, 0))(
+            hp, s
         )
-        x = optax.apply_updates(c.x, updates)
-        v, g = value_and_grad(x)
-        finite = jnp.isfinite(v) & jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(g))
-        take = active & finite
-        status = jnp.where(active & ~finite, DIVERGED, c.status)
-        status = jnp.where(take & _converged(v, g, tol_grad, f_target), CONVERGED, status)
-        keep = lambda new, old: jnp.where(take, new, old)  # noqa: E731
-        evals = c.evals + take * (
-            jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, 0 * one])
-        )
-        new = _Carry(
-            keep(x, c.x),
-            keep(v, c.value),
-            keep(g, c.grad),
-            jax.tree.map(keep, state, c.opt_state),
-            status,
-            c.steps + take,
-            evals,
-        )
-        out = {"params": new.x, "loss": new.value, "grad": new.grad}
-        if diagnostics:
-            d_u, cos, curv = _diagnose(f, c.x, new.x - c.x, c.grad)
-            out |= {
-                "directional_derivative": d_u,
-                "cos_to_negative_gradient": cos,
-                "curvature": curv,
-            }
-        return new, out
-
-    last, rec = jax.lax.scan(step, init, length=steps)
-    prepend = lambda a, b: jnp.concatenate([a[None], b])  # noqa: E731
-    rec["params"] = prepend(x0, rec["params"])
-    rec["loss"] = prepend(v0, rec["loss"])
-    rec["grad"] = prepend(g0, rec["grad"])
-    rec["status"] = jnp.where(last.status == RUNNING, MAX_STEPS, last.status)
-    rec["steps_taken"] = last.steps
-    rec["f_evals"], rec["grad_evals"], rec["hessian_evals"] = last.evals
-    return rec
+        carries.append(c)
+        records.append(rec)
+    out = (tuple(carries), tuple(records))
+    if sharding is not None:
+        out = jax.tree.map(lambda a: jax.lax.with_sharding_constraint(a, sharding), out)
+    return out
 
 
-def _program(surface, specs, hparams, starts, steps, diagnostics, tol_grad, f_target):
-    """All groups of a job, each vmapped over its runs, concatenated along the run axis."""
-    outs = []
-    for spec, hp, x0 in zip(specs, hparams, starts, strict=True):
-        run = lambda h, x, spec=spec: _run_one(  # noqa: E731
-            surface, spec, h, x, steps, diagnostics, tol_grad, f_target
-        )
-        outs.append(jax.vmap(run)(hp, x0))
-    return jax.tree.map(lambda *a: jnp.concatenate(a), *outs)
+program = jax.jit(
+    _program,
+    static_argnames=("specs", "fresh", "blocks", "every", "fields", "diagnostics", "sharding"),
+)
 
 
-program = jax.jit(_program, static_argnames=("specs", "steps", "diagnostics"))
+def record_steps(steps: int, every: int) -> np.ndarray:
+    """The step numbers kept with `record_every=every`: 0, every, 2·every, …, and `steps`."""
+    return np.minimum(np.arange(math.ceil(steps / every) + 1) * every, steps)
+
+
+def bytes_per_run(
+    dim: int, steps: int, every: int, fields: Sequence[str], diagnostics: bool, itemsize: int
+) -> int:
+    """Bytes of the per-step records of one run (the arrays that grow with the steps)."""
+    width = {"params": dim, "loss": 1, "grad": dim, "grad_norm": 1}
+    per_step = sum(width[k] for k in fields) + 3 * diagnostics
+    return (math.ceil(steps / every) + 1) * per_step * itemsize
+
+
+def auto_chunk(runs_bytes: int, devices: Sequence[jax.Device]) -> int:
+    """Runs per program call that keep its records within half of each device's free memory."""
+    budget = sum(devices_.memory(d) for d in devices) // 2
+    return max(len(devices), budget // max(runs_bytes, 1))
+
+
+def _fetch(tree):
+    """Device arrays to host NumPy (gathered from every process under `jax.distributed`)."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        return multihost_utils.process_allgather(tree, tiled=True)
+    return jax.device_get(tree)
+
+
+def _per_run(value, runs: int, index: np.ndarray, put, split, whole):
+    """A hyperparameter's values for the runs `index`: one replicated scalar when all are equal."""
+    v = np.broadcast_to(value, (runs,))
+    return put(v[0], whole) if np.all(v == v[0]) else put(v[index], split)
+
+
+def _join(parts: list[np.ndarray], axis: int, n: int) -> np.ndarray:
+    a = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+    return a if a.shape[axis] == n else a[(slice(None),) * axis + (slice(0, n),)]
 
 
 def run(
@@ -160,28 +277,134 @@ def run(
     tol_grad: float = 0.0,
     target: float | None = None,
     dtype: Any = jnp.float32,
+    record: Sequence[str] = DEFAULT_RECORD,
+    record_every: int = 1,
+    devices: Sequence[jax.Device] | None = None,
+    chunk_size: int | None = None,
+    step_chunks: int = 1,
+    on_chunk: Callable[[int], None] | None = None,
+    lanes: int = LANES,
 ) -> Trajectory:
     """Run every group for `steps` steps in one compiled program; return host (NumPy) arrays.
 
     A run stops (and stays frozen) when ‖∇f‖ < `tol_grad`, or f − f* < `target` where f* is known;
     a run whose value, gradient or parameters turn non-finite is frozen at its last finite state.
+
+    `record` names the per-step fields kept (of FIELDS) and `record_every` keeps every k-th step.
+    The run axis is sharded over `devices` (default: JAX's default device) and padded to a
+    multiple of `lanes` × their number (`lanes=1`: a lone run takes XLA:CPU's ~10× faster scalar
+    path, at the price of ulp-level differences from the same run in a batch); `chunk_size` runs per group go through the program at a time
+    (None: as many as half the devices' memory holds). `step_chunks` > 1 splits the scan into
+    that many calls, after each of which `on_chunk(trajectory_steps_done)` is called.
     """
-    cast = lambda a: jnp.asarray(a, dtype=dtype)  # noqa: E731
-    f_target = -jnp.inf if target is None or surface.f_min is None else surface.f_min + target
-    rec = program(
-        surface.astype(dtype),
-        tuple(g.spec for g in groups),
-        tuple({k: cast(v) for k, v in g.hparams.items()} for g in groups),
-        tuple(cast(g.starts) for g in groups),
-        steps,
-        diagnostics,
-        cast(tol_grad),
-        cast(f_target),
+    fields = tuple(f for f in FIELDS if f in record)
+    unknown = set(record) - set(FIELDS)
+    if unknown:
+        raise UserError(f"record={list(record)!r} is invalid: allowed fields: {', '.join(FIELDS)}")
+    if record_every < 1 or steps < 1 or step_chunks < 1:
+        raise UserError("steps, record_every and step_chunks must be integers >= 1")
+    if chunk_size is not None and chunk_size < 1:
+        raise UserError(f"chunk_size={chunk_size!r} is invalid: must be an integer >= 1 (or null)")
+    devs = list(devices or jax.devices()[:1])
+    n_dev = len(devs)
+    mesh = devices_.mesh(devs)
+    split, whole = devices_.split_runs(mesh), devices_.replicated(mesh)
+    blocks = math.ceil(steps / record_every)
+    per_call = math.ceil(blocks / step_chunks)
+    calls = math.ceil(blocks / per_call)
+    itemsize = np.dtype(dtype).itemsize
+    run_bytes = bytes_per_run(surface.dim, steps, record_every, fields, diagnostics, itemsize)
+    sizes = [len(np.asarray(g.starts)) for g in groups]
+    need, have = sum(sizes) * run_bytes, devices_.host_memory()
+    if need > 0.8 * have:
+        raise UserError(
+            f"the records of {sum(sizes)} runs × {steps} steps need {need / 2**30:.1f} GiB but "
+            f"{have / 2**30:.1f} GiB is available: keep fewer fields (record=loss) or every k-th "
+            "step (record_every=k)"
+        )
+    if chunk_size is None:
+        chunk_size = auto_chunk(run_bytes, devs)
+    unit = n_dev * lanes
+    widths = [min(devices_.pad_to(chunk_size, unit), devices_.pad_to(r, unit)) for r in sizes]
+    run_chunks = max(math.ceil(r / w) for r, w in zip(sizes, widths, strict=True))
+
+    put = lambda a, s: jax.device_put(np.asarray(a, dtype=dtype), s)  # noqa: E731
+    f_target = -np.inf if target is None or surface.f_min is None else surface.f_min + target
+    shared = (
+        jax.device_put(surface.astype(dtype), whole),
+        jax.device_put(np.int32(steps), whole),
+        put(tol_grad, whole),
+        put(f_target, whole),
     )
-    rec = jax.device_get(rec)
-    rec["grad_norm"] = np.linalg.norm(rec["grad"], axis=-1)
+    specs = tuple(g.spec for g in groups)
+    static = dict(
+        blocks=per_call,
+        every=record_every,
+        fields=fields,
+        diagnostics=diagnostics,
+        sharding=split if n_dev > 1 else None,
+    )
+    recs = [[] for _ in groups]  # per group: per run chunk: per-field arrays
+    finals = [[] for _ in groups]
+    for i in range(run_chunks):
+        idx = [
+            np.minimum(np.arange(i * w, (i + 1) * w), r - 1)
+            for r, w in zip(sizes, widths, strict=True)
+        ]
+        hp = tuple(
+            {k: _per_run(v, r, j, put, split, whole) for k, v in g.hparams.items()}
+            for g, j, r in zip(groups, idx, sizes, strict=True)
+        )
+        states = tuple(
+            put(np.asarray(g.starts)[j], split) for g, j in zip(groups, idx, strict=True)
+        )
+        pending = []
+        for c in range(calls):  # dispatched ahead (async): the device never waits for the host
+            states, rec = program(shared[0], specs, hp, states, *shared[1:], fresh=c == 0, **static)
+            pending.append(rec)
+        done = sum(min(w, max(r - i * w, 0)) for r, w in zip(sizes, widths, strict=True))
+        parts = []
+        for c, rec in enumerate(pending):
+            parts.append(_fetch(rec))
+            if on_chunk is not None:
+                first, last = (min(n * per_call * record_every, steps) for n in (c, c + 1))
+                on_chunk(done * (last - first))
+        ends = _fetch([{k: getattr(s, k) for k in _FINAL} for s in states])
+        for g in range(len(groups)):
+            recs[g].append(
+                {k: _join([p[g][k] for p in parts], 1, blocks + (k in fields)) for k in parts[0][g]}
+            )
+            finals[g].append(ends[g])
+    return _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, record_every, dtype)
+
+
+def _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, every, dtype) -> Trajectory:
+    """Per-group, per-chunk host pieces -> one Trajectory with padding dropped."""
+
+    def cat(pieces, key):
+        groups = [
+            _join([p[key] for p in chunks], 0, r) for chunks, r in zip(pieces, sizes, strict=True)
+        ]
+        return groups[0] if len(groups) == 1 else np.concatenate(groups)
+
+    out = {k: cat(recs, k) for k in fields + (DIAGNOSTICS if diagnostics else ())}
+    for k in ("params", "loss", "grad", "grad_norm"):
+        out.setdefault(k, None)
+    if out["grad"] is not None:
+        out["grad_norm"] = np.linalg.norm(out["grad"], axis=-1)
     if not diagnostics:
-        nan = np.full(rec["loss"][:, 1:].shape, np.nan, dtype=rec["loss"].dtype)
-        for k in ("directional_derivative", "cos_to_negative_gradient", "curvature"):
-            rec[k] = nan
-    return Trajectory(**rec)
+        nan = np.broadcast_to(np.asarray(np.nan, dtype=dtype), (sum(sizes), blocks))
+        out |= dict.fromkeys(DIAGNOSTICS, nan)
+    status, evals = cat(finals, "status"), cat(finals, "evals")
+    return Trajectory(
+        **out,
+        status=np.where(status == RUNNING, MAX_STEPS, status),
+        steps_taken=cat(finals, "steps"),
+        f_evals=evals[:, 0],
+        grad_evals=evals[:, 1],
+        hessian_evals=evals[:, 2],
+        final_params=cat(finals, "x"),
+        final_loss=cat(finals, "value"),
+        final_grad_norm=np.linalg.norm(cat(finals, "grad"), axis=-1),
+        record_steps=record_steps(steps, every),
+    )

@@ -39,26 +39,32 @@ def run_rows(
 
     `extra` adds columns, one value per run (e.g. the Hessian checks at each final point).
     """
-    hp_names = sorted({k for m in job.members for k in m.config if k != "name"})
-    final = traj.params[:, -1]
+    pts = job.points
+    hp_names = sorted(
+        {k for m in job.members for k in m.config if k != "name"}
+        | set(job.grid.axes if job.grid else ())
+    )
+    final = traj.params[:, -1] if traj.final_params is None else traj.final_params
+    final_loss = traj.loss[:, -1] if traj.final_loss is None else traj.final_loss
+    final_gn = traj.grad_norm[:, -1] if traj.final_grad_norm is None else traj.final_grad_norm
     dist = job.surface.distance_to_minimizer(final)
     rows, r = [], 0
     labels = job.labels
     for m in job.members:
-        for start in job.starts:
+        for i in range(job.runs_per_member):
             row = {
                 "label": labels[r],
                 "optimizer": m.spec.name,
                 "surface": job.surface.name,
                 "dim": job.surface.dim,
-                "learning_rate": m.config.get("learning_rate"),
-                "start": start,
-                "seed": job.seed,
+                "learning_rate": job.hparam(m, "learning_rate", i),
+                "start": pts["start"][i],
+                "seed": int(pts["seed"][i]),
                 "dtype": job.dtype,
-                "final_loss": float(traj.loss[r, -1]),
+                "final_loss": float(final_loss[r]),
                 "f_min": job.surface.f_min,
                 "final_params": final[r],
-                "final_grad_norm": float(traj.grad_norm[r, -1]),
+                "final_grad_norm": float(final_gn[r]),
                 "distance_to_minimizer": float(dist[r]),
                 "steps": job.steps,
                 "steps_taken": int(traj.steps_taken[r]),
@@ -67,7 +73,7 @@ def run_rows(
                 "grad_evals": int(traj.grad_evals[r]),
                 "hessian_evals": int(traj.hessian_evals[r]),
             }
-            row |= {f"hp.{k}": m.config.get(k) for k in hp_names}
+            row |= {f"hp.{k}": job.hparam(m, k, i) for k in hp_names}
             row |= {k: v[r] for k, v in (extra or {}).items()}
             rows.append(row)
             r += 1
@@ -95,7 +101,11 @@ def write_npz(
 ) -> None:
     """Per-step arrays with a leading run axis, run-level outcomes, and `labels` (R,); `extra`
     adds arrays a task measures beside the trajectory (e.g. accuracy per step)."""
-    arrays = {k: np.asarray(getattr(traj, k)) for k in STEP_ARRAYS + RUN_ARRAYS} | (extra or {})
+    arrays = {k: np.asarray(getattr(traj, k)) for k in STEP_ARRAYS + RUN_ARRAYS}
+    arrays = {k: v for k, v in arrays.items() if v.dtype != object}  # fields left out of `record`
+    arrays |= extra or {}
+    if traj.record_steps is not None and len(traj.record_steps) != job.steps + 1:
+        arrays["record_steps"] = np.asarray(traj.record_steps)
     arrays["status_names"] = np.asarray(STATUS_NAMES)
     np.savez_compressed(path, labels=np.asarray(job.labels), **arrays)
 

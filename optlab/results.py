@@ -61,6 +61,7 @@ _COLUMNS = {
     "f_evals": "INTEGER NOT NULL",
     "grad_evals": "INTEGER NOT NULL",
     "hessian_evals": "INTEGER NOT NULL",
+    "record_every": "INTEGER NOT NULL",  # the curve keeps steps 0, k, 2k, …, T
     "score": "REAL",  # tuning: the selection criterion of this run
     "chosen": "INTEGER",  # tuning: 1 when this run's setting was chosen
     "wall_time": "REAL",  # seconds of the job's one compiled program (shared by its runs)
@@ -120,19 +121,25 @@ def _jsonable(value: Any) -> Any:
 
 
 def hits(
-    gap: np.ndarray, targets: Sequence[float], steps_taken: np.ndarray, evals: np.ndarray
+    gap: np.ndarray,
+    targets: Sequence[float],
+    steps_taken: np.ndarray,
+    evals: np.ndarray,
+    steps: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Steps and evaluations at which each run first has f − f* ≤ target (NaN: never).
 
-    `gap` (R, T+1) is f − f* per step. Evaluations after k steps are counted as the engine counts
-    them: `INITIAL_EVALS` at the start, then the run's mean cost per step, (E − E₀)/K for a run of
-    K steps and E evaluations in total (exact for every method whose steps all cost the same).
+    `gap` (R, N) is f − f* at the recorded `steps` (N,) (default: every step, 0 … N−1).
+    Evaluations after k steps are counted as the engine counts them: `INITIAL_EVALS` at the
+    start, then the run's mean cost per step, (E − E₀)/K for a run of K steps and E evaluations
+    in total (exact for every method whose steps all cost the same).
     """
     gap = np.asarray(gap, dtype=float)
     t = np.asarray(targets, dtype=float)
-    below = gap[:, None, :] <= t[None, :, None]  # (R, K, T+1)
+    at = np.arange(gap.shape[1]) if steps is None else np.asarray(steps)
+    below = gap[:, None, :] <= t[None, :, None]  # (R, K, N)
     reached = below.any(-1)
-    step = np.where(reached, below.argmax(-1), np.nan)
+    step = np.where(reached, at[below.argmax(-1)], np.nan)
     k = np.asarray(steps_taken, dtype=float)[:, None]
     e = np.asarray(evals, dtype=float)[:, None]
     per_step = np.where(k > 0, (e - INITIAL_EVALS) / np.maximum(k, 1), 0.0)
@@ -250,10 +257,14 @@ class Store:
         A run already stored (same `run_hash`) is kept unless `replace`.
         """
         wall_time = rows[0].get("wall_time") if rows else None
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         cols = list(_COLUMNS)
-        run_sql = f"{verb} INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        curve_sql = f"{verb} INTO curves VALUES (?, ?, ?)"
+        # only a run already stored is skipped (or replaced); any other constraint fails the job
+        update = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "run_hash")
+        conflict = f"DO UPDATE SET {update}" if replace else "DO NOTHING"
+        run_sql = (
+            f"INSERT INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT (run_hash) {conflict}"
+        )
         with self.transaction() as db:
             inserted = 0
             for row in rows:
@@ -263,10 +274,13 @@ class Store:
                 ]
                 added = db.execute(run_sql, values).rowcount
                 inserted += added
+                if added and replace:
+                    db.execute("DELETE FROM curves WHERE run_hash = ?", (row["run_hash"],))
                 if added and row.get("curve") is not None:
                     path = row.get("path")
                     path = None if path is None else _blob(path)
-                    db.execute(curve_sql, (row["run_hash"], _blob(row["curve"]), path))
+                    curve = (row["run_hash"], _blob(row["curve"]), path)
+                    db.execute("INSERT INTO curves VALUES (?, ?, ?)", curve)
             db.execute(
                 "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
                 (job_hash, job_dir, len(rows), wall_time, time.time()),
@@ -278,15 +292,14 @@ def identities(job: Job, role: str = "run") -> list[dict[str, Any]]:
     """What determines each run of `job`, in the engine's run order (its groups'), with its hash.
 
     A run's hyperparameters are its member's configuration with the group's per-run traced values
-    (a grid point) on top.
+    (a grid point) on top; its seed and start are its grid point's.
     """
-    s = job.surface
-    starts = [tuple(map(float, x)) for x in np.asarray(job.starts)]
+    s, pts = job.surface, job.points
+    per_seed = len(job.grid.starts[0]) if job.grid is not None else len(job.starts)
     out = []
     for m, g in zip(job.members, job.groups, strict=True):
         base = {k: v for k, v in m.config.items() if k != "name"}
-        for i, x0 in enumerate(np.asarray(g.starts, dtype=float)):
-            start = tuple(map(float, x0))
+        for i in range(len(g.starts)):
             ident = {
                 "role": role,
                 "surface": s.name,
@@ -295,9 +308,9 @@ def identities(job: Job, role: str = "run") -> list[dict[str, Any]]:
                 "optimizer": m.spec.name,
                 "label": m.label,
                 "hparams": base | {k: float(np.asarray(v)[i]) for k, v in g.hparams.items()},
-                "start": list(start),
-                "start_index": starts.index(start) if start in starts else i,
-                "seed": job.seed,
+                "start": [float(v) for v in pts["start"][i]],
+                "start_index": i % per_seed,
+                "seed": int(pts["seed"][i]),
                 "steps": job.steps,
                 "dtype": job.dtype,
                 "tol_grad": job.tol_grad,
@@ -330,22 +343,29 @@ def rows_for(
     per-run columns (tuning's `score`, `chosen`).
     """
     f_min = job.surface.f_min
-    loss = np.asarray(traj.loss, dtype=float)
-    gap = loss - f_min if f_min is not None else np.full_like(loss, np.nan)
+    final = traj.loss[:, -1] if traj.final_loss is None else traj.final_loss
+    final = np.asarray(final, dtype=float)
+    loss = None if traj.loss is None else np.asarray(traj.loss, dtype=float)
     evals = traj.f_evals + traj.grad_evals + traj.hessian_evals
-    steps_to, evals_to = hits(gap, targets, traj.steps_taken, evals)
+    gap = None if loss is None or f_min is None else loss - f_min
+    if gap is not None:
+        steps_to, evals_to = hits(gap, targets, traj.steps_taken, evals, traj.record_steps)
     idents = identities(job, role)
-    if len(idents) != len(loss):
-        raise ValueError(f"{len(idents)} runs described, {len(loss)} in the trajectory")
+    if len(idents) != len(final):
+        raise ValueError(f"{len(idents)} runs described, {len(final)} in the trajectory")
+    every = _every(traj.record_steps)
+    paths = traj.params is not None and job.surface.dim == 2
     rows = []
     for r, ident in enumerate(idents):
         row = ident | {
             "job_hash": job_hash,
-            "final_loss": float(loss[r, -1]),
+            "final_loss": float(final[r]),
             "f_min": f_min,
-            "gap": None if f_min is None else float(gap[r, -1]),
+            "gap": None if f_min is None else float(final[r] - f_min),
             "hits": {
-                target_name(t): [_int(steps_to[r, k]), _int(evals_to[r, k])]
+                target_name(t): [None, None]
+                if gap is None
+                else [_int(steps_to[r, k]), _int(evals_to[r, k])]
                 for k, t in enumerate(targets)
             },
             "status": STATUS_NAMES[int(traj.status[r])],
@@ -353,14 +373,28 @@ def rows_for(
             "f_evals": int(traj.f_evals[r]),
             "grad_evals": int(traj.grad_evals[r]),
             "hessian_evals": int(traj.hessian_evals[r]),
+            "record_every": every,
             "wall_time": wall_time,
             "job_dir": job_dir,
         }
-        if curves:
-            row["curve"] = gap[r] if f_min is not None else loss[r]
-            row["path"] = traj.params[r] if job.surface.dim == 2 else None
+        if curves and loss is not None:
+            row["curve"] = gap[r] if gap is not None else loss[r]
+            row["path"] = traj.params[r] if paths else None
         rows.append(row | dict(extra[r] if extra else {}))
     return rows
+
+
+def curve_steps(row: Mapping[str, Any]) -> np.ndarray:
+    """The step of each point of a loaded row's `curve`: 0, k, 2k, …, then the last step T."""
+    n = len(row["curve"])
+    return np.minimum(np.arange(n) * row["record_every"], row["steps"])
+
+
+def _every(record_steps: np.ndarray | None) -> int:
+    """The recording stride k of `record_every` (steps 0, k, 2k, …, T), 1 when every step."""
+    if record_steps is None or len(record_steps) < 2:
+        return 1
+    return int(record_steps[1] - record_steps[0])
 
 
 def _int(v: float) -> int | None:

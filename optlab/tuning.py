@@ -139,6 +139,19 @@ def group(members: Sequence[Member], starts: np.ndarray) -> Group:
     return Group(members[0].spec, hp, np.tile(starts, (len(members), 1)))
 
 
+def _runs(job: Job, members: Sequence[Member], starts: np.ndarray) -> Job:
+    """`job` with these members and starts (no grid): the loss and path of every step recorded."""
+    return dataclasses.replace(
+        job,
+        members=tuple(members),
+        starts=starts,
+        grid=None,
+        diagnostics=False,
+        record=("params", "loss"),
+        record_every=1,
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """What tuning runs: per member, its settings from tuning + evaluation starts."""
@@ -152,7 +165,7 @@ class Plan:
         """Member `i` under each of its settings, from the tuning starts then the job's starts."""
         members = tuple(_with(self.job.members[i], s) for s in self.settings[i])
         starts = np.concatenate([self.tune_starts, self.job.starts])
-        return dataclasses.replace(self.job, members=members, starts=starts, diagnostics=False)
+        return _runs(self.job, members, starts)
 
     @property
     def key(self) -> str:
@@ -165,6 +178,13 @@ def plan(job: Job, opts: Options) -> Plan:
     """The tuning plan of `job`: every member's settings and the tuning starts (seed + 1)."""
     if job.surface.f_min is None:
         raise UserError(f"task=tune needs a surface with a known f*; {job.surface.name!r} has none")
+    swept = [] if job.grid is None else [f"grid.{k}" for k in job.grid.axes]
+    swept += ["grid.seed"] if job.grid is not None and len(job.grid.seeds) > 1 else []
+    if swept:
+        raise UserError(
+            f"{', '.join(swept)} cannot be combined with task=tune: tuning chooses the hyperparameters "
+            "itself (tuning.*) and draws its own starts"
+        )
     tune = random_starts(job.surface.bounds, opts.starts, job.seed + 1)
     return Plan(job, opts, tuple(tuple(settings(m, opts)) for m in job.members), tune)
 
@@ -182,8 +202,25 @@ def choose(run_scores: np.ndarray) -> tuple[int, np.ndarray]:
 
 
 def take(traj: Trajectory, index: np.ndarray) -> Trajectory:
-    """The runs `index` of `traj` (every field has a leading run axis)."""
-    return Trajectory(*(np.asarray(a)[index] for a in traj))
+    """The runs `index` of `traj` (fields left out of `record` stay None)."""
+    return _fields(lambda a: np.asarray(a)[index], traj)
+
+
+def concatenate(trajs: Sequence[Trajectory]) -> Trajectory:
+    """The runs of every trajectory in `trajs` (recorded alike), one after the other."""
+    return _fields(lambda *a: np.concatenate(a), *trajs)
+
+
+def _fields(fn: Callable[..., Any], *trajs: Trajectory) -> Trajectory:
+    """Apply `fn` to each per-run field; `record_steps` (shared) and absent fields carry over."""
+    first = trajs[0]
+    out = {
+        name: value
+        if value is None or name == "record_steps"
+        else fn(*(getattr(t, name) for t in trajs))
+        for name, value in first._asdict().items()
+    }
+    return Trajectory(**out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,7 +239,7 @@ class Result:
 def chunks(p: Plan, max_bytes: float = MAX_PROGRAM_BYTES) -> list[list[int]]:
     """Members grouped (in order) so that each program's recorded arrays stay under `max_bytes`."""
     d, steps = p.job.surface.dim, p.job.steps
-    per_run = (steps + 1) * (2 * d + 1) * 8  # params, grad, loss per step (float64)
+    per_run = (steps + 1) * (d + 1) * 8  # params and loss of every step (float64)
     out: list[list[int]] = []
     used = 0.0
     for i, settings_ in enumerate(p.settings):
@@ -253,16 +290,13 @@ def run(p: Plan, simulate: Callable[[Job, list[Group]], Trajectory]) -> Result:
             }
             for k, (setting, m) in enumerate(zip(p.settings[i], med, strict=True))
         ]
-    cat = lambda ts: Trajectory(*(np.concatenate(a) for a in zip(*ts, strict=True)))  # noqa: E731
     return Result(
-        tune_job=dataclasses.replace(
-            p.job, members=tuple(tune_members), starts=p.tune_starts, diagnostics=False
-        ),
-        tune_traj=cat(tune_trajs),
+        tune_job=_runs(p.job, tune_members, p.tune_starts),
+        tune_traj=concatenate(tune_trajs),
         tune_scores=np.concatenate(tune_scores),
         chosen_mask=np.concatenate(masks),
-        job=dataclasses.replace(p.job, members=tuple(chosen), diagnostics=False),
-        traj=cat(evals),
+        job=_runs(p.job, chosen, p.job.starts),
+        traj=concatenate(evals),
         table=tuple(table),
     )
 

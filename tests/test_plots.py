@@ -164,7 +164,7 @@ def test_loss_ends_each_run_at_its_last_step_taken():
 
 def test_evaluations_per_step_unknown_are_not_invented():
     # 2 runs: 1 eval per step (exact), and a line search with 7 extra evaluations somewhere
-    ev = cumulative_evals(np.array([11, 18]), np.array([10, 10]), T=12)
+    ev = cumulative_evals(np.array([11, 18]), np.array([10, 10]), np.arange(13))
     np.testing.assert_array_equal(ev[0], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11, 11])
     assert np.isnan(ev[1]).all()
     losses = np.tile(np.geomspace(10, 1e-3, 13), (2, 1))

@@ -130,7 +130,8 @@ def test_cost_table_keeps_problems_every_solver_ran(tmp_path):
     rows = [
         {"role": "run", "label": s, "hparams": {}, "surface": "sphere", "instance": {"dim": 2},
          "dim": 2, "start": [float(p), 0.0], "status": "max_steps", "gap": 0.0, "f_min": 0.0,
-         "curve": np.array([1.0, 0.0], np.float32), "steps_taken": 1, "evals": 4}
+         "curve": np.array([1.0, 0.0], np.float32), "steps_taken": 1, "evals": 4,
+         "steps": 1, "record_every": 1}
         for s, p in [("a", 0), ("a", 1), ("b", 0)]
     ]  # fmt: skip
     runs = tables.prepare(rows, [0.5])

@@ -31,7 +31,8 @@ for j in range(jobs):
          "hparams": {"learning_rate": 0.1}, "start": [float(i), 0.0], "start_index": i, "seed": j,
          "steps": 2000, "dtype": "float64", "final_loss": 1e-9, "f_min": 0.0, "gap": 1e-9,
          "hits": {}, "status": "max_steps", "steps_taken": 2000, "f_evals": 2001,
-         "grad_evals": 2001, "hessian_evals": 0, "curve": curve, "path": np.zeros((2001, 2))}
+         "grad_evals": 2001, "hessian_evals": 0, "record_every": 1, "curve": curve,
+         "path": np.zeros((2001, 2))}
         for i in range(k)
     ]
     store.append(f"{name}-{j}", rows)
@@ -269,3 +270,38 @@ def test_sweep_killed_midway_then_rerun_has_every_run_once(tmp_path):
     assert {r["seed"] for r in rows} == set(range(3))
     report = (tmp_path / "sweep" / "report.md").read_text()  # the multirun callback's report
     assert "| 1 |" in report and "rosenbrock 2-D" in report
+
+
+def test_grid_job_rows_follow_the_engine_runs():
+    """grid.learning_rate × grid.seed × starts: each row has its own learning rate, seed, start."""
+    from optlab.app import simulate
+    from optlab.config import random_starts
+
+    job = _job(start=None, starts=2, grid={"learning_rate": [0.1, 0.25], "seed": [3, 4]})
+    traj = simulate(job)
+    rows = results.rows_for(job, traj)
+    assert len(rows) == 8 and len({r["run_hash"] for r in rows}) == 8
+    for seed in (3, 4):
+        drawn = random_starts(job.surface.bounds, 2, seed)
+        for n in range(2):
+            same = [r for r in rows if r["seed"] == seed and r["start_index"] == n]
+            assert {r["hparams"]["learning_rate"] for r in same} == {0.1, 0.25}
+            for r in same:
+                np.testing.assert_allclose(r["start"], drawn[n])
+                # gd on x² + y²: x_k = (1 − 2η)^k x_0
+                eta = r["hparams"]["learning_rate"]
+                expect = np.sum(drawn[n] ** 2) * (1 - 2 * eta) ** (2 * 12)
+                assert r["final_loss"] == pytest.approx(expect, rel=1e-9)
+
+
+def test_record_every_keeps_every_kth_step_and_hits_on_them():
+    from optlab.app import simulate
+
+    job = _job(record_every=4, start=[[1.0, 0.0]])  # f_k = 4^-k
+    traj = simulate(job)
+    (row,) = results.rows_for(job, traj, targets=[0.1, 1e-4])
+    assert row["record_every"] == 4
+    np.testing.assert_allclose(row["curve"], 4.0 ** -np.array([0, 4, 8, 12]))
+    np.testing.assert_array_equal(results.curve_steps(row | {"steps": 12}), [0, 4, 8, 12])
+    # f_k ≤ 0.1 from k = 2 and ≤ 1e-4 from k = 7: seen at the next recorded step, 4 and 8
+    assert row["hits"] == {"1e-01": [4, 10], "1e-04": [8, 18]}

@@ -141,3 +141,10 @@ def test_options_defaults_and_floor():
     opts = tuning.options({"budget": 6, "learning_rate": [1e-3, 1]}, [1e-3, 1e-6])
     assert opts == tuning.Options(6, (1e-3, 1.0), (0.5, 0.9, 0.99), 8, 1e-6)
     assert tuning.options({"floor": 1e-4}, results.TARGETS).floor == 1e-4
+
+
+def test_tuning_refuses_a_grid_sweep():
+    job = _job({"gd": {"name": "gd"}}, grid={"learning_rate": [0.1, 0.2]})
+    with pytest.raises(UserError) as e:
+        tuning.plan(job, tuning.Options())
+    assert "\n" not in str(e.value) and "grid.learning_rate cannot be combined" in str(e.value)

@@ -30,15 +30,16 @@ def gap(loss: np.ndarray, f_min: float | None) -> np.ndarray:
     return np.where(g > 0, g, np.where(finite, bottom, np.nan))
 
 
-def cumulative_evals(f_evals: np.ndarray, steps_taken: np.ndarray, T: int) -> np.ndarray:
+def cumulative_evals(f_evals: np.ndarray, steps_taken: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Evaluations of f spent by step t (R, T+1); NaN rows where the per-step count is unknown.
 
     The engine records only totals: one evaluation at the start, then 1 + extra per step taken
     (extra ≥ 0, e.g. a line search). So when f_evals = 1 + steps_taken every step cost exactly one
     and the count at step t is 1 + min(t, steps_taken); otherwise the per-step split is not known.
+    `steps` are the recorded step numbers (0, 1, …, T, or 0, k, 2k, … with record_every=k).
     """
     f_evals, steps_taken = np.asarray(f_evals), np.asarray(steps_taken)
-    ev = 1.0 + np.minimum(np.arange(T + 1), steps_taken[:, None])
+    ev = 1.0 + np.minimum(np.asarray(steps), steps_taken[:, None])
     return np.where((f_evals == 1 + steps_taken)[:, None], ev, np.nan)
 
 
@@ -65,11 +66,14 @@ def _lines(ax: Axes, x: np.ndarray, ys: np.ndarray, labels: Sequence[str], legen
         )
 
 
-def _upto(a: np.ndarray, steps_taken: np.ndarray | None, offset: int = 1) -> np.ndarray:
-    """`a` (R, n) with entries after each run's last step taken set to NaN (a stopped run)."""
+def _upto(
+    a: np.ndarray, steps_taken: np.ndarray | None, offset: int = 1, t: np.ndarray | None = None
+) -> np.ndarray:
+    """`a` (R, n) with entries after each run's last step taken set to NaN (a stopped run);
+    `t` (n,) are the step numbers of the columns (default 0, 1, …)."""
     if steps_taken is None:
         return a
-    t = np.arange(a.shape[1])
+    t = np.arange(a.shape[1]) if t is None else np.asarray(t)
     return np.where(t[None] < np.asarray(steps_taken)[:, None] + offset, a, np.nan)
 
 
@@ -83,6 +87,7 @@ def render(
     params: np.ndarray | None = None,
     f_evals: np.ndarray | None = None,
     steps_taken: np.ndarray | None = None,
+    steps: np.ndarray | None = None,
 ) -> Figure:
     """The loss figure: f − f* against step, plus the panels whose arrays are given (not saved).
 
@@ -91,17 +96,18 @@ def render(
     for r, row in enumerate(np.asarray(losses, dtype=float)):
         if not np.isfinite(row).any():
             log.warning(f"loss: run {labels[r]!r} has no finite value of f; not drawn")
-    g = _upto(gap(losses, f_min), steps_taken)
-    steps = np.arange(g.shape[1])
+    g = gap(losses, f_min)
+    steps = np.arange(g.shape[1]) if steps is None else np.asarray(steps)
+    g = _upto(g, steps_taken, t=steps)
     panels = [("f − f* against step", "step", gap_label(f_min), steps, g)]
     if f_evals is not None and steps_taken is not None:
-        ev = cumulative_evals(f_evals, steps_taken, g.shape[1] - 1)
+        ev = cumulative_evals(f_evals, steps_taken, steps)
         panels.append(("f − f* against evaluations", "f evaluations", gap_label(f_min), ev, g))
     if grad_norm is not None:
-        gn = _upto(np.where(np.asarray(grad_norm) > 0, grad_norm, np.nan), steps_taken)
+        gn = _upto(np.where(np.asarray(grad_norm) > 0, grad_norm, np.nan), steps_taken, t=steps)
         panels.append(("gradient norm", "step", "‖∇f‖", steps, gn))
     if params is not None:
-        ss = _upto(step_sizes(params), steps_taken, offset=0)
+        ss = _upto(step_sizes(params), steps_taken, offset=0, t=steps[:-1])
         panels.append(("step size", "step", r"$\|x_{t+1} - x_t\|$", steps[1:], ss))
     cols = 1 if len(panels) == 1 else 2
     rows = -(-len(panels) // cols)

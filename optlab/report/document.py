@@ -154,14 +154,16 @@ def _tuning(rows: list[dict[str, Any]], runs: tables.Runs) -> str:
     )
 
 
-def _curves(runs: tables.Runs, surface: str) -> dict[str, np.ndarray]:
-    out = {}
+def _curves(runs: tables.Runs, surface: str) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """Each solver's curves on `surface` (runs × points) and the steps of their points."""
+    out, steps = {}, None
     for solver in runs.solvers:
         idx = runs.where(surface_name=surface, solver=solver)
-        lengths = {len(runs.rows[i]["curve"]) for i in idx}
-        if len(idx) and len(lengths) == 1:
+        at = {tuple(results.curve_steps(runs.rows[i])) for i in idx}
+        if len(idx) and len(at) == 1 and (steps is None or tuple(steps) in at):
             out[solver] = np.stack([runs.rows[i]["curve"] for i in idx])
-    return out
+            steps = np.asarray(next(iter(at)))
+    return out, steps
 
 
 def _contour(
@@ -289,11 +291,12 @@ def write(
             "",
         ]
         local = lines_for(solvers, [r["solver"] for r in table])
-        curves = _curves(runs, surface)
+        curves, steps = _curves(runs, surface)
         if curves:
             figures.loss_bands(
                 out / f"loss_{name}.png",
                 curves,
+                steps,
                 local,
                 title=f"{surface}\nmedian f − f* over starts (band: 25–75%)",
             )

@@ -181,14 +181,15 @@ def ecdf(path: Path, t: np.ndarray, dims: np.ndarray, lines: Lines, budget: np.n
 def loss_bands(
     path: Path,
     curves: dict[str, np.ndarray],
+    steps: np.ndarray,
     lines: Lines,
     *,
     title: str,
     floor: float = 1e-16,
     ceiling: float = 1e100,
 ) -> Path:
-    """Median f − f* per step across starts, with the interquartile band for colored solvers
-    (values are clipped to [floor, ceiling]: a diverging run stays on the plot's top edge)."""
+    """Median f − f* at each recorded step (`steps`) across starts, with the interquartile band
+    for colored solvers (values are clipped to [floor, ceiling]: a diverging run stays on the plot's top edge)."""
     bands = {}
     for solver, c in curves.items():
         g = np.clip(np.nan_to_num(np.asarray(c, dtype=float), posinf=ceiling), floor, ceiling)
@@ -202,7 +203,6 @@ def loss_bands(
         if solver not in bands:
             continue
         q25, med, q75 = bands[solver]
-        steps = np.arange(len(med))
         if solver in lines.shown:
             ax.fill_between(steps, q25, np.minimum(q75, top), color=st["color"], alpha=0.12, lw=0)
             st = st | {"label": f"{solver} ({len(curves[solver])})"}

@@ -67,7 +67,8 @@ def evals_to(row: dict[str, Any], targets: Sequence[float]) -> np.ndarray:
     """Evaluations at which `row` first reached each target (inf: never), from its stored curve."""
     if row.get("f_min") is None:
         return np.full(len(targets), np.inf)
-    _, e = results.hits(row["curve"][None], targets, [row["steps_taken"]], [row["evals"]])
+    steps = results.curve_steps(row)
+    _, e = results.hits(row["curve"][None], targets, [row["steps_taken"]], [row["evals"]], steps)
     return np.where(np.isnan(e[0]), np.inf, e[0])
 
 
