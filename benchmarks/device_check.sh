@@ -12,7 +12,7 @@ py=${PYTHON:-python3}
   for dev in cpu gpu; do
     $py -m optlab experiment=rosenbrock device=$dev plots=[] hydra.run.dir=$run/rosen-$dev | tail -4
     $py -m optlab surface=rastrigin optimizer=adam 'grid.learning_rate="logspace(-3,0,16)"' \
-      starts=64 steps=2000 device=$dev plots=[] hydra.run.dir=$run/grid-$dev | head -2
+      starts=64 steps=2000 device=$dev plots=[] hydra.run.dir=$run/grid-$dev | sed -n 1,2p
   done
   echo "rosenbrock cpu vs gpu: $($py benchmarks/compare_runs.py $run/rosen-cpu $run/rosen-gpu)"
   echo "grid 1024 cpu vs gpu:  $($py benchmarks/compare_runs.py $run/grid-cpu $run/grid-gpu)"
