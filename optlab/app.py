@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from optlab import (
     plots,
     progress,
     records,
+    results,
+    tuning,
 )
 from optlab.config import Job, build_job, cache_dir
 from optlab.errors import UserError
@@ -40,11 +43,12 @@ def use_dtype(dtype: str) -> None:
         jax.config.update("jax_enable_x64", True)
 
 
-def simulate(job: Job) -> engine.Trajectory:
-    """Run every member of `job` at every grid point in one compiled program."""
+def simulate(job: Job, groups: list[engine.Group] | None = None) -> engine.Trajectory:
+    """Run every member of `job` at every grid point (or `groups`) in one compiled program."""
     use_dtype(job.dtype)
     devs = devices.resolve(job.device)
-    runs = len(job.labels)
+    groups = job.groups if groups is None else groups
+    runs = sum(len(g.starts) for g in groups)
     print(
         f"optlab: {runs} runs × {job.steps} steps on {devices.describe(devs)} (device={job.device})"
     )
@@ -56,7 +60,7 @@ def simulate(job: Job) -> engine.Trajectory:
     try:
         return engine.run(
             job.surface,
-            job.groups,
+            groups,
             job.steps,
             diagnostics=job.diagnostics,
             tol_grad=job.tol_grad,
@@ -145,18 +149,86 @@ def summary(rows: list[dict[str, Any]], limit: int = 20) -> str:
     return "\n".join(lines)
 
 
+def _store_dir(out: Path) -> Path:
+    """The sweep's root directory in a Hydra multirun, else the run directory `out`."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return Path(HydraConfig.get().sweep.dir)
+    return out
+
+
+def open_store(cfg: Any, out: Path) -> results.Store | None:
+    """The results store of `results=PATH` (a file or a directory; default: `_store_dir`), or
+    None for `results=false`."""
+    path = cfg.get("results")
+    if path is False:
+        return None
+    return results.Store(results.resolve(path) if path else _store_dir(out) / results.FILENAME)
+
+
+def stored(store: results.Store | None, key: str, cfg: Any) -> bool:
+    """True (and say so) when `resume=true` and job `key` is already in the store."""
+    if store is None or not cfg.get("resume", True) or not store.has_job(key):
+        return False
+    print(f"optlab: this job is already in {store.path}; skipping it (resume=false reruns it)")
+    return True
+
+
+def keep(store: results.Store | None, key: str, rows: list[dict], cfg: Any, out: Path) -> None:
+    """Append a job's store rows in one transaction (replacing stored runs when resume=false)."""
+    if store is None:
+        return
+    with store:
+        new = store.append(key, rows, job_dir=str(out), replace=not cfg.get("resume", True))
+    print(f"optlab: stored {new} new runs in {store.path}")
+
+
 def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
-    """Build the job from `cfg`, run it, write records and plots into `out`, print a summary."""
+    """Build the job from `cfg`, run it, write records and plots into `out`, print a summary,
+    and append its runs to the results store."""
     job = build_job(cfg, single_optimizer=overrides_choose_optimizer(overrides))
+    targets = results.check_targets(cfg.get("targets", results.TARGETS))
+    store, key = open_store(cfg, out), results.job_key(job)
+    if stored(store, key, cfg):
+        return []
     for w in job.warnings:
         log.warning(w)
+    began = time.perf_counter()
     traj = simulate(job)
+    wall = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
     final = calculus.point_checks(job.surface, traj.final_params)
     rows = records.write(out, job, traj, extra=final)
+    kw = {"targets": targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
+    keep(store, key, results.rows_for(job, traj, **kw) if store else [], cfg, out)
     draw(out, job, traj)
     print(f"optlab: wrote trajectory.npz, runs.csv and plots to {out}")
     print(summary(rows))
+    return rows
+
+
+def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
+    """Fair tuning (optlab/tuning.py): choose each member's setting on tuning starts, then write
+    records, `tuning.csv` and the store for the chosen settings on the job's starts (the
+    multirun's report draws them)."""
+    job = build_job(cfg, single_optimizer=overrides_choose_optimizer(overrides))
+    targets = results.check_targets(cfg.get("targets", results.TARGETS))
+    plan = tuning.plan(job, tuning.options(cfg.get("tuning"), targets))
+    store, key = open_store(cfg, out), plan.key
+    if stored(store, key, cfg):
+        return []
+    began = time.perf_counter()
+    result = tuning.run(plan, simulate)
+    wall = time.perf_counter() - began
+    out.mkdir(parents=True, exist_ok=True)
+    rows = records.write(out, result.job, result.traj)
+    records.write_csv(out / "tuning.csv", list(result.table))
+    print(f"optlab: wrote trajectory.npz, runs.csv and tuning.csv to {out}")
+    print(tuning.summary(result))
+    kw = {"targets": targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
+    keep(store, key, tuning.store_rows(result, **kw) if store else [], cfg, out)
     return rows
 
 
@@ -166,6 +238,7 @@ TASKS = {
     "mlp": ml_tasks.mlp,
     "penalty": ml_tasks.penalty,
     "saliency": ml_tasks.saliency,
+    "tune": tune,
 }
 
 
