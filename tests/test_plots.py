@@ -270,3 +270,13 @@ def test_a_label_has_one_color_in_every_plot(rb):
     assert style.color("gd") != style.color("adam")
     assert style.color("adam[3]") == style.color("adam")
     assert style.legend_labels(["gd", "adam[0]", "adam[1]"]) == ["gd", "adam (2 runs)", None]
+
+
+def test_huge_finite_values_sit_at_the_top_of_the_log_axis(tmp_path):
+    """A run blowing up to 1e250 (finite, float64) is drawn at the ceiling; the figure renders."""
+    loss = np.array([[1.0, 1e3, 1e250, 1e300], [1.0, 0.5, 0.25, 0.125]])
+    fig = render_loss(loss, ["gd", "adam"], title="t", f_min=0.0)
+    fig.savefig(tmp_path / "loss.png")  # tick formatting overflowed before the ceiling
+    (gd,) = [ln for ln in fig.axes[0].get_lines() if ln.get_gid() == "gd"]
+    assert np.nanmax(gd.get_ydata()) == style.CEILING
+    np.testing.assert_array_equal(gd.get_ydata()[:2], [1.0, 1e3])

@@ -57,7 +57,7 @@ def _lines(ax: Axes, x: np.ndarray, ys: np.ndarray, labels: Sequence[str], legen
         xr = x[r] if np.ndim(x) == 2 else x
         ax.plot(
             xr,
-            y,
+            style.ceiling(y),
             color=style.color(label),
             lw=1.0 if many else 1.6,
             alpha=0.55 if many else 1.0,

@@ -101,3 +101,11 @@ def legend_labels(labels: Sequence[str]) -> list[str | None]:
         out.append(None if g in seen else g if counts[g] == 1 else f"{g} ({counts[g]} runs)")
         seen.add(g)
     return out
+
+
+CEILING = 1e100  # log axes: larger finite values sit on the top edge (matplotlib's ticks overflow)
+
+
+def ceiling(values: np.ndarray) -> np.ndarray:
+    """`values` with finite entries above CEILING drawn at CEILING (NaN stays NaN)."""
+    return np.minimum(np.asarray(values, dtype=float), CEILING)

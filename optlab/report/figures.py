@@ -186,7 +186,7 @@ def loss_bands(
     *,
     title: str,
     floor: float = 1e-16,
-    ceiling: float = 1e100,
+    ceiling: float = style.CEILING,
 ) -> Path:
     """Median f − f* at each recorded step (`steps`) across starts, with the interquartile band
     for colored solvers (values are clipped to [floor, ceiling]: a diverging run stays on the plot's top edge)."""
