@@ -86,7 +86,7 @@ def _sample(a: Any, shown: np.ndarray) -> Any:
 
 
 def draw(out: Path, job: Job, traj: engine.Trajectory) -> list[Path]:
-    """The pictures `job.plots` names (docs/plots.md), written into `out`; a grid larger than
+    """The pictures `job.plots` names (README: Pictures), written into `out`; a grid larger than
     MAX_PLOTTED runs shows an evenly spaced sample of them."""
     s, o = job.surface, job.plot_options
     runs = len(job.labels)

@@ -43,7 +43,7 @@ class Member:
 
 @dataclasses.dataclass(frozen=True)
 class PlotOptions:
-    """`plot_options`: how the pictures are drawn (docs/plots.md)."""
+    """`plot_options`: how the pictures are drawn (README: Pictures)."""
 
     quiver: bool = False  # contour: arrows of −∇f on a coarse grid
     projection: str | None = None  # N-d: "slice" | "pca"; None: the slice, chosen and logged

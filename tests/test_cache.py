@@ -20,7 +20,7 @@ def _summary(proc) -> tuple[int, int]:
 
 def test_second_run_loads_every_program_from_the_cache(cli, tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
-    args = ("surface=himmelblau", "steps=3", "hydra.verbose=optlab")
+    args = ("surface=himmelblau", "steps=3", "hydra.verbose=optlab", "results=false")
     first, _ = cli(*args, env=env)
     assert first.returncode == 0, first.stderr
     entries = sorted((tmp_path / "xdg" / "optlab" / "jax").iterdir())  # cache_dir=auto

@@ -15,7 +15,7 @@ from optlab.errors import UserError
 from optlab.surfaces import table
 from optlab.surfaces.instances import orthogonal
 
-DOC = table.Path(__file__).resolve().parent.parent / "docs" / "surfaces.md"  # README.md at merge
+DOC = table.Path(__file__).resolve().parent.parent / "README.md"
 
 
 def traces(fn):

@@ -1,7 +1,7 @@
 """The optimizer catalog: one `register` line per optimizer.
 
 Every optax optimizer that needs nothing but values and gradients of a deterministic function
-(docs/optimizers.md lists the ones left out and why). Hyperparameter names are optax's own.
+(README.md, Optimizers, lists the ones left out and why). Hyperparameter names are optax's own.
 """
 
 from __future__ import annotations
