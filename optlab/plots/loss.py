@@ -45,7 +45,8 @@ def cumulative_evals(f_evals: np.ndarray, steps_taken: np.ndarray, steps: np.nda
 
 def step_sizes(params: np.ndarray) -> np.ndarray:
     """‖x_{t+1} − x_t‖ (R, T); NaN for zero steps (a stopped run) and non-finite points."""
-    s = np.linalg.norm(np.diff(np.asarray(params, dtype=float), axis=1), axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's step is honestly inf
+        s = np.linalg.norm(np.diff(np.asarray(params, dtype=float), axis=1), axis=-1)
     return np.where(s > 0, s, np.nan)
 
 
