@@ -378,6 +378,12 @@ def run(
     return _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, record_every, dtype)
 
 
+def _norm(a: np.ndarray) -> np.ndarray:
+    """‖a‖ over the last axis; a finite but huge vector's norm is honestly inf (no warning)."""
+    with np.errstate(over="ignore"):
+        return np.linalg.norm(a, axis=-1)
+
+
 def _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, every, dtype) -> Trajectory:
     """Per-group, per-chunk host pieces -> one Trajectory with padding dropped."""
 
@@ -391,7 +397,7 @@ def _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, every, dt
     for k in ("params", "loss", "grad", "grad_norm"):
         out.setdefault(k, None)
     if out["grad"] is not None:
-        out["grad_norm"] = np.linalg.norm(out["grad"], axis=-1)
+        out["grad_norm"] = _norm(out["grad"])
     if not diagnostics:
         nan = np.broadcast_to(np.asarray(np.nan, dtype=dtype), (sum(sizes), blocks))
         out |= dict.fromkeys(DIAGNOSTICS, nan)
@@ -405,6 +411,6 @@ def _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, every, dt
         hessian_evals=evals[:, 2],
         final_params=cat(finals, "x"),
         final_loss=cat(finals, "value"),
-        final_grad_norm=np.linalg.norm(cat(finals, "grad"), axis=-1),
+        final_grad_norm=_norm(cat(finals, "grad")),
         record_steps=record_steps(steps, every),
     )
