@@ -24,7 +24,7 @@ from optlab import (
     results,
     tuning,
 )
-from optlab.config import Job, build_job, cache_dir
+from optlab.config import Job, StoreOptions, build_job, cache_dir, store_options
 from optlab.errors import UserError
 from optlab.ml import tasks as ml_tasks
 
@@ -159,29 +159,31 @@ def _store_dir(out: Path) -> Path:
     return out
 
 
-def open_store(cfg: Any, out: Path) -> results.Store | None:
-    """The results store of `results=PATH` (a file or a directory; default: `_store_dir`), or
-    None for `results=false`."""
-    path = cfg.get("results")
-    if path is False:
+def open_store(opts: StoreOptions, out: Path) -> results.Store | None:
+    """The results store of `opts` (default place: `_store_dir`), or None when it is off."""
+    if not opts.enabled:
         return None
-    return results.Store(results.resolve(path) if path else _store_dir(out) / results.FILENAME)
+    return results.Store(
+        results.resolve(opts.path) if opts.path else _store_dir(out) / results.FILENAME
+    )
 
 
-def stored(store: results.Store | None, key: str, cfg: Any) -> bool:
+def stored(store: results.Store | None, key: str, opts: StoreOptions) -> bool:
     """True (and say so) when `resume=true` and job `key` is already in the store."""
-    if store is None or not cfg.get("resume", True) or not store.has_job(key):
+    if store is None or not opts.resume or not store.has_job(key):
         return False
     print(f"optlab: this job is already in {store.path}; skipping it (resume=false reruns it)")
     return True
 
 
-def keep(store: results.Store | None, key: str, rows: list[dict], cfg: Any, out: Path) -> None:
+def keep(
+    store: results.Store | None, key: str, rows: list[dict], opts: StoreOptions, out: Path
+) -> None:
     """Append a job's store rows in one transaction (replacing stored runs when resume=false)."""
     if store is None:
         return
     with store:
-        new = store.append(key, rows, job_dir=str(out), replace=not cfg.get("resume", True))
+        new = store.append(key, rows, job_dir=str(out), replace=not opts.resume)
     print(f"optlab: stored {new} new runs in {store.path}")
 
 
@@ -189,9 +191,9 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     """Build the job from `cfg`, run it, write records and plots into `out`, print a summary,
     and append its runs to the results store."""
     job = build_job(cfg, single_optimizer=overrides_choose_optimizer(overrides))
-    targets = results.check_targets(cfg.get("targets", results.TARGETS))
-    store, key = open_store(cfg, out), results.job_key(job)
-    if stored(store, key, cfg):
+    opts = store_options(cfg)
+    store, key = open_store(opts, out), results.job_key(job)
+    if stored(store, key, opts):
         return []
     for w in job.warnings:
         log.warning(w)
@@ -201,8 +203,8 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     final = calculus.point_checks(job.surface, traj.final_params)
     rows = records.write(out, job, traj, extra=final)
-    kw = {"targets": targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
-    keep(store, key, results.rows_for(job, traj, **kw) if store else [], cfg, out)
+    kw = {"targets": opts.targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
+    keep(store, key, results.rows_for(job, traj, **kw) if store else [], opts, out)
     draw(out, job, traj)
     print(f"optlab: wrote trajectory.npz, runs.csv and plots to {out}")
     print(summary(rows))
@@ -214,10 +216,10 @@ def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     records, `tuning.csv` and the store for the chosen settings on the job's starts (the
     multirun's report draws them)."""
     job = build_job(cfg, single_optimizer=overrides_choose_optimizer(overrides))
-    targets = results.check_targets(cfg.get("targets", results.TARGETS))
-    plan = tuning.plan(job, tuning.options(cfg.get("tuning"), targets))
-    store, key = open_store(cfg, out), plan.key
-    if stored(store, key, cfg):
+    opts = store_options(cfg)
+    plan = tuning.plan(job, tuning.options(cfg.get("tuning"), opts.targets))
+    store, key = open_store(opts, out), plan.key
+    if stored(store, key, opts):
         return []
     began = time.perf_counter()
     result = tuning.run(plan, simulate)
@@ -227,8 +229,8 @@ def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     records.write_csv(out / "tuning.csv", list(result.table))
     print(f"optlab: wrote trajectory.npz, runs.csv and tuning.csv to {out}")
     print(tuning.summary(result))
-    kw = {"targets": targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
-    keep(store, key, tuning.store_rows(result, **kw) if store else [], cfg, out)
+    kw = {"targets": opts.targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
+    keep(store, key, tuning.store_rows(result, **kw) if store else [], opts, out)
     return rows
 
 

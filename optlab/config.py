@@ -317,6 +317,31 @@ def _choice(key: str, value: Any, allowed: tuple) -> Any:
     return value
 
 
+@dataclasses.dataclass(frozen=True)
+class StoreOptions:
+    """Where a job's runs are stored (`results`), whether stored jobs are skipped (`resume`),
+    and the targets on f − f* that the store and reports count (`targets`)."""
+
+    enabled: bool
+    path: str | None  # None: the default place (the sweep's root, or the run directory)
+    resume: bool
+    targets: tuple[float, ...]
+
+
+def store_options(cfg: Any) -> StoreOptions:
+    """`results` (a path, null for the default place, false for none), `resume`, `targets`."""
+    from optlab import results
+
+    cfg = _plain(cfg)
+    path, resume = cfg.get("results"), cfg.get("resume", True)
+    if path is not None and path is not False and not isinstance(path, str):
+        raise UserError(f"results={path!r} is invalid: a file or directory, null, or false")
+    if not isinstance(resume, bool):
+        raise UserError(f"resume={resume!r} is invalid: must be true or false")
+    targets = results.check_targets(cfg.get("targets", list(results.TARGETS)))
+    return StoreOptions(path is not False, path or None, resume, targets)
+
+
 def cache_dir(cfg: Any) -> str | None:
     """The compilation cache directory of `cfg` (`auto`: the user cache dir; null: off)."""
     value = _plain(cfg).get("cache_dir", "auto")

@@ -293,8 +293,8 @@ def run(
     `record` names the per-step fields kept (of FIELDS) and `record_every` keeps every k-th step.
     The run axis is sharded over `devices` (default: JAX's default device) and padded to a
     multiple of `lanes` × their number (`lanes=1`: a lone run takes XLA:CPU's ~10× faster scalar
-    path, at the price of ulp-level differences from the same run in a batch); `chunk_size` runs per group go through the program at a time
-    (None: as many as half the devices' memory holds). `step_chunks` > 1 splits the scan into
+    path, at the price of ulp-level differences from the same run in a batch); `chunk_size` runs
+    per group go through the program at a time (None: as many as half the devices' memory holds). `step_chunks` > 1 splits the scan into
     that many calls, after each of which `on_chunk(trajectory_steps_done)` is called.
     """
     fields = tuple(f for f in FIELDS if f in record)

@@ -88,3 +88,27 @@ def test_bad_input_is_one_clear_line(compose, overrides, needle):
         build_job(compose(overrides))
     message = str(e.value)
     assert needle in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        (["resume=maybe"], "resume='maybe'"),
+        (["results=3"], "results=3"),
+        (["targets=[]"], "targets"),
+    ],
+)
+def test_bad_store_options_are_one_clear_line(compose, overrides, needle):
+    from optlab.config import store_options
+
+    with pytest.raises(UserError) as e:
+        store_options(compose(overrides))
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_store_options_defaults(compose):
+    from optlab.config import store_options
+
+    opts = store_options(compose(["results=false", "resume=false"]))
+    assert not opts.enabled and not opts.resume and opts.targets == (1e-2, 1e-4, 1e-6, 1e-8)
+    assert store_options(compose([])).enabled and store_options(compose([])).path is None
