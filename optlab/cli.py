@@ -48,7 +48,8 @@ def precheck(argv: list[str]) -> None:
     """Reject an unknown `surface=`/`optimizer=`/`experiment=` choice before Hydra composes.
 
     Hydra's own message spans many lines; this one names the key, the value and the choices.
-    Also: a launcher whose plugin is missing, and an unquoted grid range spec.
+    Also: an override Hydra cannot parse, a launcher whose plugin is missing, and an unquoted
+    grid range spec.
     """
     for arg in argv:
         key, sep, value = arg.partition("=")
@@ -57,6 +58,7 @@ def precheck(argv: list[str]) -> None:
             fail(f"hydra/launcher={value} needs its Hydra plugin: pip install -e '.[sweep]'")
         if key.startswith("grid.") and _RANGE_SPEC.match(value):
             fail(f"{key}={value} must be quoted so that Hydra passes it on: '{key}=\"{value}\"'")
+        check_parses(arg)
         if not sep or key not in GROUPS or "(" in value:
             continue
         allowed = choices(key)
@@ -65,6 +67,23 @@ def precheck(argv: list[str]) -> None:
             if v and v != "null" and v not in allowed:
                 fail(str(unknown(key, v, allowed)))
     check_hyperparameter_names(argv)
+
+
+def check_parses(arg: str) -> None:
+    """One line for an override Hydra's grammar rejects (Hydra's own message spans many)."""
+    if arg.startswith("-") or "=" not in arg:
+        return
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    try:
+        OverridesParser.create().parse_overrides([arg])
+    except OverrideParseException:
+        key = arg.partition("=")[0]
+        fail(
+            f"{arg!r} is not a valid override: quote a value holding parentheses, spaces or quotes, "
+            f"e.g. '{key}=\"sin(x) + y\"'"
+        )
 
 
 def _literal(text: str) -> object:
