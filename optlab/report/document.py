@@ -374,7 +374,8 @@ def _overall_section(
         f"each surface resampled {stats.RESAMPLES:,} times, seed {stats.SEED}): where two "
         "intervals overlap, the order between them is not established. Target cells over all runs: "
         "success rate [95% Wilson interval] · aRT (COCO's average runtime: the cost of all runs, "
-        "failed ones over their whole budget, divided by the number of successes; ∞ with none).",
+        "failed ones over all they spent (a diverged run stops spending when it diverges), divided "
+        "by the number of successes; ∞ with none).",
         "",
         _table(header, body),
         "",
@@ -627,7 +628,8 @@ def _protocol(
         + (f"; {dropped} runs outside that paired design are left out" if dropped else "")
         + ".",
         f"- Budget: {'/'.join(map(str, steps))} steps per run; {stop}; a run that diverges is "
-        "frozen at its last finite point and counts as failed from then on.",
+        "frozen at its last finite point, counts as failed from then on and spends nothing more "
+        "(in aRT it costs what it spent until it diverged).",
         f"- Cost model: {model}. Costs to a target are "
         "counted exactly by the engine up to and including the step that first reaches it; costs "
         "for the relative (Moré–Wild) and COCO targets are read at the recorded steps (every "

@@ -148,7 +148,7 @@ def performance_profiles(
             base=2,
         )
         _profile(ax, points[k], lines, lo, hi, n)
-    fig.suptitle(title + ": higher and further left is better" + lines.note)
+    fig.suptitle(title + "\nhigher and further left is better" + lines.note)
     _legend(fig, axes[0])
     return style.save(fig, path)
 
@@ -169,7 +169,8 @@ def data_profiles(
         )
         _profile(ax, points[k], lines, a, b, n)
     fig.suptitle(
-        "Data profiles (Moré–Wild): solved once f(x₀) − f(x) ≥ (1 − τ)(f(x₀) − f_L)" + lines.note
+        "Data profiles (Moré–Wild): solved once f(x₀) − f(x) ≥ (1 − τ)(f(x₀) − f_L)\n"
+        "higher and further left is better" + lines.note
     )
     _legend(fig, axes[0])
     return style.save(fig, path)
@@ -199,7 +200,7 @@ def ecdf(path: Path, panels: Sequence[tuple[int, int, Points, np.ndarray]], line
                 at = y[i] if i >= 0 else 0.0
                 ax.plot(end, at, "x", ms=9, mew=2, color=style.color(solver), zorder=4)
     fig.suptitle(
-        "Runtime ECDFs (COCO-style), one panel per dimension; × = median cost used" + lines.note
+        "Runtime ECDFs (COCO-style), one panel per dimension\n× = median cost used" + lines.note
     )
     _legend(fig, axes[0])
     return style.save(fig, path)
@@ -221,9 +222,12 @@ def loss_bands(
     for solver, c in curves.items():
         g = np.clip(np.nan_to_num(np.asarray(c, dtype=float), posinf=ceiling), floor, ceiling)
         bands[solver] = np.percentile(g, [25, 50, 75], axis=0)
-    # diverging runs would squash the rest: show up to 30× the highest colored median
-    colored = [float(b[1].max()) for s, b in bands.items() if s in lines.shown]
-    top = min(30 * max(colored or [float(b[1].max()) for b in bands.values()]), ceiling)
+    # diverging runs would squash the rest: show up to 30× the highest colored median, counting
+    # a median at most 1000× the highest median at the start (a diverged median runs off the top)
+    start = max(float(b[1][0]) for b in bands.values())
+    cap = lambda b: min(float(b[1].max()), 1e3 * start)  # noqa: E731
+    colored = [cap(b) for s, b in bands.items() if s in lines.shown]
+    top = min(30 * max(colored or [cap(b) for b in bands.values()]), ceiling)
     fig = style.figure(10.0, 5.2)
     ax = fig.add_subplot()
     for _, solver, st in lines.each():
