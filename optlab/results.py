@@ -169,6 +169,10 @@ def cost_json(model: Any) -> dict[str, str]:
     return {k: str(getattr(model, k)) for k in cost.KEYS}
 
 
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=_jsonable)
+
+
 def _blob(a: np.ndarray) -> bytes:
     with np.errstate(over="ignore"):  # beyond float32's range (a diverging run) is inf
         return zlib.compress(np.ascontiguousarray(a, dtype="<f4").tobytes())
@@ -300,10 +304,7 @@ class Store:
         with self.transaction() as db:
             inserted = 0
             for row in rows:
-                values = [
-                    json.dumps(row[c], default=_jsonable) if c in _JSON else row.get(c)
-                    for c in cols
-                ]
+                values = [_json(row.get(c)) if c in _JSON else row.get(c) for c in cols]
                 added = db.execute(run_sql, values).rowcount
                 inserted += added
                 if added and replace:
