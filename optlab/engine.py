@@ -3,6 +3,20 @@
 The run axis is sharded over a 1-D device mesh; a grid too large for memory runs in chunks of
 runs, one after another; a progress bar sees the scan split into chunks of steps (no host sync
 inside a chunk). With the defaults a job is one compiled program called once.
+
+Noise (`run(..., noise=...)`): a pytree (numeric leaves traced, so changing σ never recompiles)
+with two methods,
+
+    observe(surface, key, x, value, grad) -> (value_seen, grad_seen)
+    value_fn(surface, key) -> Callable[[x], value_seen]
+
+At each step the optimizer's update receives only what the noise lets it see: `value_seen`,
+`grad_seen` at the iterate and `value_fn` for line searches. Everything recorded (loss, grad,
+grad_norm, diagnostics, stopping rules, status, target hits, evaluation counts) is the true f
+and ∇f at the iterate. Run r's key at step t (its global step index, 0 for the update leaving
+the start, not reset by `step_chunks`) is `fold_in(key(seeds[r]), t)` (`Group.seeds`, default
+0), split once into the keys of `observe` and of `value_fn`: a run's noise is the same alone,
+in a grid, in chunks and on any number of devices. `noise=None` compiles no random numbers.
 """
 
 from __future__ import annotations
@@ -46,11 +60,13 @@ SHARED = ("targets", "record_steps")  # Trajectory fields shared by every run (n
 
 
 class Group(NamedTuple):
-    """Runs sharing one optimizer spec: per-run traced hyperparameters (R,) and starts (R, d)."""
+    """Runs sharing one optimizer spec: per-run traced hyperparameters (R,) and starts (R, d);
+    `seeds` (R,) ints in [0, 2³²) key each run's noise stream (None: 0; unused without noise)."""
 
     spec: Spec
     hparams: Mapping[str, Any]
     starts: Any
+    seeds: Any = None
 
 
 class Trajectory(NamedTuple):
@@ -107,6 +123,7 @@ class _Carry(NamedTuple):
     t: jax.Array  # steps simulated so far, taken or not (masks padding steps past the end)
     hit: jax.Array  # (K,) int32: first step with f − f* ≤ target k (−1: not yet)
     hit_evals: jax.Array  # (K, 3) int32: evals up to and including that step (−1: not yet)
+    seed: Any = None  # uint32 seed of the run's noise stream (None without noise)
 
 
 def _diagnose(f, x, step, grad):
@@ -153,10 +170,22 @@ def _init(f, opt, x0, tol_grad, f_target, below) -> _Carry:
     return _Carry(x0, v0, g0, opt.init(x0), status0, zero, evals0, zero, hit, hit_evals)
 
 
-def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, below, diagnostics: bool):
+def _seen(f, noise, c: _Carry):
+    """What the optimizer sees at the iterate: (value, gradient, value_fn), noisy with `noise`."""
+    if noise is None:
+        return c.value, c.grad, f
+    k_obs, k_fn = jax.random.split(jax.random.fold_in(jax.random.key(c.seed), c.t))
+    value, grad = noise.observe(f, k_obs, c.x, c.value, c.grad)
+    return value, grad, noise.value_fn(f, k_fn)
+
+
+def _step(
+    f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, below, noise, diagnostics: bool
+):
     """One update; finished, diverged or padding (t ≥ total) runs are frozen by masking."""
     active = (c.status == RUNNING) & (c.t < total)
-    updates, state = opt.update(c.grad, c.opt_state, c.x, value=c.value, grad=c.grad, value_fn=f)
+    value, grad, value_fn = _seen(f, noise, c)
+    updates, state = opt.update(grad, c.opt_state, c.x, value=value, grad=grad, value_fn=value_fn)
     x = optax.apply_updates(c.x, updates)
     v, g = jax.value_and_grad(f)(x)
     finite = jnp.isfinite(v) & jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(g))
@@ -178,6 +207,7 @@ def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, below, diagn
         c.t + 1,
         hit,
         hit_evals,
+        c.seed,
     )
     out = {}
     if diagnostics:
@@ -192,10 +222,12 @@ def _observe(c: _Carry, fields: tuple[str, ...], counted: bool) -> dict[str, jax
     return out | ({"evals": c.evals} if counted else {})
 
 
-def _advance(f, spec, opt, c, blocks, every, total, fields, diagnostics, tol_grad, f_target, below):
+def _advance(
+    f, spec, opt, c, blocks, every, total, fields, diagnostics, tol_grad, f_target, below, noise
+):
     """`blocks` × `every` steps as a nested scan, recording the state after each block."""
     step = lambda c, diagnostics: _step(  # noqa: E731
-        f, spec, opt, c, total, tol_grad, f_target, below, diagnostics
+        f, spec, opt, c, total, tol_grad, f_target, below, noise, diagnostics
     )
     counted = spec.counts_extra_evals
 
@@ -217,6 +249,8 @@ def _program(
     tol_grad,
     f_target,
     below,
+    noise,
+    seeds,
     *,
     fresh,
     blocks,
@@ -228,14 +262,17 @@ def _program(
     """All groups, each vmapped over its runs: (final carries, records) per group.
 
     `fresh`: `states` are starts (R, d) and the records begin with step 0; else carries of an
-    earlier call, continued.
+    earlier call, continued. `seeds` (R,) per group key the runs' noise (None without noise).
     """
     carries, records = [], []
-    for spec, hp, s in zip(specs, hparams, states, strict=True):
+    for spec, hp, s, seed in zip(specs, hparams, states, seeds, strict=True):
 
-        def one(h, s, spec=spec):
+        def one(h, s, seed, spec=spec):
             opt = spec.build(h)
-            c0 = _init(surface, opt, s, tol_grad, f_target, below) if fresh else s
+            if fresh:
+                c0 = _init(surface, opt, s, tol_grad, f_target, below)._replace(seed=seed)
+            else:
+                c0 = s
             c, rec = _advance(
                 surface,
                 spec,
@@ -249,6 +286,7 @@ def _program(
                 tol_grad,
                 f_target,
                 below,
+                noise,
             )
             if fresh:
                 first = _observe(c0, fields, spec.counts_extra_evals)
@@ -257,9 +295,8 @@ def _program(
 
         # a hyperparameter shared by every run is a scalar, not mapped: Adam's b1**t is then one
         # power per step, not one per run
-        c, rec = jax.vmap(one, in_axes=({k: 0 if jnp.ndim(v) else None for k, v in hp.items()}, 0))(
-            hp, s
-        )
+        axes = {k: 0 if jnp.ndim(v) else None for k, v in hp.items()}
+        c, rec = jax.vmap(one, in_axes=(axes, 0, 0))(hp, s, seed)
         carries.append(c)
         records.append(rec)
     out = (tuple(carries), tuple(records))
@@ -359,6 +396,7 @@ def run(
     on_chunk: Callable[[int], None] | None = None,
     lanes: int = LANES,
     targets: Sequence[float] = (),
+    noise: Any = None,
 ) -> Trajectory:
     """Run every group for `steps` steps in one compiled program; return host (NumPy) arrays.
 
@@ -414,7 +452,9 @@ def run(
         put(tol_grad, whole),
         put(f_target, whole),
         jax.device_put(thresholds(surface.f_min, targets, dtype), whole),
+        None if noise is None else jax.device_put(_cast(noise, dtype), whole),
     )
+    seeds = [None if noise is None else _seeds(g) for g in groups]
     specs = tuple(g.spec for g in groups)
     static = dict(
         blocks=per_call,
@@ -437,9 +477,15 @@ def run(
         states = tuple(
             put(np.asarray(g.starts)[j], split) for g, j in zip(groups, idx, strict=True)
         )
+        keys = tuple(
+            None if k is None else jax.device_put(k[j], split)
+            for k, j in zip(seeds, idx, strict=True)
+        )
         pending = []
         for c in range(calls):  # dispatched ahead (async): the device never waits for the host
-            states, rec = program(shared[0], specs, hp, states, *shared[1:], fresh=c == 0, **static)
+            states, rec = program(
+                shared[0], specs, hp, states, *shared[1:], keys, fresh=c == 0, **static
+            )
             pending.append(rec)
         done = sum(min(w, max(r - i * w, 0)) for r, w in zip(sizes, widths, strict=True))
         parts = []
@@ -459,6 +505,30 @@ def run(
             finals[g].append(ends[g])
     traj = _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, record_every, dtype)
     return traj._replace(targets=np.asarray(targets, dtype=float))
+
+
+def _cast(tree: Any, dtype: Any) -> Any:
+    """`tree` with its floating-point leaves cast to `dtype` (integer leaves kept)."""
+    return jax.tree.map(
+        lambda a: np.asarray(a, dtype) if np.issubdtype(np.asarray(a).dtype, np.floating) else a,
+        tree,
+    )
+
+
+def _seeds(g: Group) -> np.ndarray:
+    """The runs' noise seeds (R,) as uint32 (default 0); a UserError outside [0, 2³²)."""
+    n = len(np.asarray(g.starts))
+    seeds = np.zeros(n, np.int64) if g.seeds is None else np.asarray(g.seeds)
+    if (
+        seeds.shape != (n,)
+        or not np.issubdtype(seeds.dtype, np.integer)
+        or np.any(seeds < 0)
+        or np.any(seeds >= 2**32)
+    ):
+        raise UserError(
+            f"seeds={seeds.tolist()!r} is invalid: one integer in [0, 2**32) per run ({n} runs)"
+        )
+    return seeds.astype(np.uint32)
 
 
 def _norm(a: np.ndarray) -> np.ndarray:
