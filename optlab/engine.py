@@ -22,6 +22,7 @@ in a grid, in chunks and on any number of devices. `noise=None` compiles no rand
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -43,9 +44,17 @@ DIAGNOSTICS = ("directional_derivative", "cos_to_negative_gradient", "curvature"
 # Runs per device are padded to a multiple of LANES. A batch of one is compiled to scalar code
 # in which XLA:CPU fuses a·b+c into an FMA differently from the vector code of larger batches
 # (1 ulp); with two or more lanes a run's numbers are bitwise the same alone, in any batch and
-# on any number of devices (tests/test_grid.py, tests/test_devices.py). The scalar code is ~10×
-# faster per step for a lone run: `run(..., lanes=1)` trades the bitwise identity for it.
+# on any number of devices (tests/test_grid.py, tests/test_devices.py). A lone run's speed does
+# not depend on scalar vs vector code but on whether XLA:CPU runs the scan's while loop as one
+# kernel, which it does only while the loop body's bytes stay under a threshold (see
+# `SMALL_LOOP_FLAG`, set at import); `run(..., lanes=1)` remains for the scalar code.
 LANES = 2
+# XLA:CPU runs a while loop whose body touches fewer bytes than this as one kernel (no per-op
+# dispatch): the default (small) threshold leaves a lone run ~10× slower per step.
+SMALL_LOOP_BYTES = 1 << 20
+SMALL_LOOP_FLAG = (
+    f"--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold={SMALL_LOOP_BYTES}"
+)
 _FINAL = (
     "x",
     "value",
@@ -124,6 +133,19 @@ class _Carry(NamedTuple):
     hit: jax.Array  # (K,) int32: first step with f − f* ≤ target k (−1: not yet)
     hit_evals: jax.Array  # (K, 3) int32: evals up to and including that step (−1: not yet)
     seed: Any = None  # uint32 seed of the run's noise stream (None without noise)
+
+
+def fast_small_loops() -> bool:
+    """Add SMALL_LOOP_FLAG to XLA_FLAGS unless JAX's backend has started or the user set extra
+    backend options; True when set. XLA reads its flags once, at backend creation."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_backend_extra_options" in flags or devices_.backend_started():
+        return False
+    os.environ["XLA_FLAGS"] = f"{flags} {SMALL_LOOP_FLAG}".strip()
+    return True
+
+
+fast_small_loops()
 
 
 def _diagnose(f, x, step, grad):
@@ -332,6 +354,18 @@ def bytes_per_run(
     return (math.ceil(steps / every) + 1) * per_step
 
 
+def check_fits(runs: int, steps: int, need: int) -> None:
+    """A UserError when a job of `runs` × `steps` needing `need` bytes exceeds 80% of the host's
+    available memory (checked before anything of that size is allocated)."""
+    have = devices_.host_memory()
+    if need > 0.8 * have:
+        raise UserError(
+            f"the records of {runs} runs × {steps} steps need {need / 2**30:.1f} GiB but "
+            f"{have / 2**30:.1f} GiB is available: keep fewer fields (record=loss) or every k-th "
+            "step (record_every=k), or use fewer runs or dimensions"
+        )
+
+
 def thresholds(f_min: float | None, targets: Sequence[float], dtype: Any) -> np.ndarray:
     """Per target t, the largest value v of `dtype` with float64(v) − f* ≤ t (−inf: f* unknown).
 
@@ -431,13 +465,7 @@ def run(
         surface.dim, steps, record_every, fields, diagnostics, itemsize, counted
     )
     sizes = [len(np.asarray(g.starts)) for g in groups]
-    need, have = sum(sizes) * run_bytes, devices_.host_memory()
-    if need > 0.8 * have:
-        raise UserError(
-            f"the records of {sum(sizes)} runs × {steps} steps need {need / 2**30:.1f} GiB but "
-            f"{have / 2**30:.1f} GiB is available: keep fewer fields (record=loss) or every k-th "
-            "step (record_every=k)"
-        )
+    check_fits(sum(sizes), steps, sum(sizes) * run_bytes)
     if chunk_size is None:
         chunk_size = auto_chunk(run_bytes, devs)
     unit = n_dev * lanes
