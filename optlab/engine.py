@@ -211,13 +211,20 @@ def _step(
     x = optax.apply_updates(c.x, updates)
     v, g = jax.value_and_grad(f)(x)
     finite = jnp.isfinite(v) & jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(g))
-    take = active & finite
+    # computed once: XLA would otherwise recompute the predicate (f(x_new), three finiteness
+    # tests) inside each of its consumers' fusions
+    take = jax.lax.optimization_barrier(active & finite)
     status = jnp.where(active & ~finite, DIVERGED, c.status)
     status = jnp.where(take & _converged(v, g, tol_grad, f_target), CONVERGED, status)
     keep = lambda new, old: jnp.where(take, new, old)  # noqa: E731
-    one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
-    evals = c.evals + take * (jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, zero]))
-    hit, hit_evals = _hits(c.hit, c.hit_evals, take & (v <= below), c.steps + 1, evals)
+    if spec.counts_extra_evals:
+        one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
+        per_step = jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, zero])
+        evals = c.evals + take * per_step
+        hit, hit_evals = _hits(c.hit, c.hit_evals, take & (v <= below), c.steps + 1, evals)
+    else:  # every step costs one f and one ∇f: counts are derived from the steps at the end
+        evals, hit_evals = c.evals, c.hit_evals
+        hit = jnp.where((c.hit < 0) & take & (v <= below), c.steps + 1, c.hit)
     new = _Carry(
         keep(x, c.x),
         keep(v, c.value),
@@ -523,6 +530,10 @@ def run(
                 first, last = (min(n * per_call * record_every, steps) for n in (c, c + 1))
                 on_chunk(done * (last - first))
         ends = _fetch([{k: getattr(s, k) for k in _FINAL} for s in states])
+        ends = [
+            e if g.spec.counts_extra_evals else _derive(e)
+            for e, g in zip(ends, groups, strict=True)
+        ]
         for g in range(len(groups)):
             recs[g].append(
                 {
@@ -533,6 +544,17 @@ def run(
             finals[g].append(ends[g])
     traj = _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, record_every, dtype)
     return traj._replace(targets=np.asarray(targets, dtype=float))
+
+
+def _derive(end: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Evaluation counts of runs whose every step costs one f and one ∇f (no extra evaluations):
+    (1 + s, 1 + s, 0) after s steps, at the end and at each target's hit (−1: never)."""
+    per = lambda s: np.stack([1 + s, 1 + s, np.zeros_like(s)], axis=-1).astype(np.int32)  # noqa: E731
+    hit = end["hit"]
+    return end | {
+        "evals": per(end["steps"]),
+        "hit_evals": np.where(hit[..., None] >= 0, per(hit), -1).astype(np.int32),
+    }
 
 
 def _cast(tree: Any, dtype: Any) -> Any:
