@@ -335,6 +335,8 @@ def store_options(cfg: Any) -> StoreOptions:
     if path is not None and path is not False and not isinstance(path, str):
         raise UserError(f"results={path!r} is invalid: a file or directory, null, or false")
     validate.boolean("resume", resume)
+    if isinstance(path, str):
+        validate.writable("results", results.resolve(path), directory=False, given=path)
     targets = results.check_targets(cfg.get("targets", list(results.TARGETS)))
     return StoreOptions(path is not False, path or None, resume, targets)
 
@@ -344,6 +346,8 @@ def cache_dir(cfg: Any) -> str | None:
     value = _plain(cfg).get("cache_dir", "auto")
     if value is not None and not isinstance(value, str):
         raise UserError(f"cache_dir={value!r} is invalid: a directory, auto, or null (off)")
+    if value is not None and value != "auto":
+        validate.writable("cache_dir", value, directory=True)
     return value
 
 

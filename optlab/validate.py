@@ -7,6 +7,9 @@ YAML decides the types: `true`/`false` are booleans, `'false'`, `off` and `maybe
 from __future__ import annotations
 
 import math
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,3 +54,30 @@ def representable(key: str, values: Any, dtype: str, given: Any = None) -> np.nd
             f"(|x| <= {big:.4g}){hint}"
         )
     return arr
+
+
+def writable(key: str, path: str | os.PathLike, directory: bool, given: Any = None) -> Path:
+    """`path` if it is, or can be made, a file (or a `directory`) optlab may write: the nearest
+    existing ancestor is a directory we can write in. Nothing is left behind (the probe is an
+    anonymous temporary file)."""
+    shown = str(path) if given is None else given
+    if not str(path).strip():
+        return _refuse(key, shown, "the path is empty")
+    p = Path(path).expanduser()
+    if p.exists() and directory != p.is_dir():
+        what = "a directory" if directory else "a file"
+        return _refuse(key, shown, f"{p} exists and is not {what}")
+    base = p if p.is_dir() else p.parent
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        return _refuse(key, shown, f"{base} is a file, not a directory")
+    try:
+        tempfile.TemporaryFile(dir=base).close()
+    except OSError as e:
+        return _refuse(key, shown, f"cannot write in {base} ({e.strerror or e})")
+    return p
+
+
+def _refuse(key: str, value: Any, why: str) -> Path:
+    raise UserError(f"{key}={value!r} is invalid: {why}")
