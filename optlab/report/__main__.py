@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from optlab.cli import guard
 from optlab.errors import UserError
@@ -31,8 +32,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--targets", help="thresholds on f − f*, e.g. 1e-2,1e-4,1e-6,1e-8")
     args = parser.parse_args(argv)
     with guard():
+        from optlab import validate
         from optlab.report import write
 
+        if not Path(args.source).exists():
+            raise UserError(f"source={args.source!r} is invalid: it does not exist")
+        if args.out is not None:
+            validate.writable("--out", args.out, directory=True)
         targets = None if args.targets is None else _targets(args.targets)
         path = write(args.source, args.out, targets)
         print(f"optlab: wrote {path}")
