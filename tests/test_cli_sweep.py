@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,34 @@ def commands() -> list[tuple[str, list[str]]]:
 COMMANDS = commands()
 
 
+@contextlib.contextmanager
+def logging_restored():
+    """Put back every logger's handlers and level afterwards: a job run in process configures
+    Hydra's logging, whose handlers would keep writing into this test's captured streams."""
+    loggers = [logging.getLogger(), *map(logging.getLogger, list(logging.root.manager.loggerDict))]
+    saved = [(lg, lg.handlers[:], lg.level, lg.propagate, lg.disabled) for lg in loggers]
+    # Hydra's dictConfig closes every live handler; absl's closes its stream too (pytest's
+    # capture file) unless that stream is the process's own: lend it that one meanwhile.
+    live = [r() for r in logging._handlerList]  # type: ignore[attr-defined]
+    streams = {h: h.stream for h in live if isinstance(h, logging.StreamHandler)}
+    streams = {h: s for h, s in streams.items() if "stream" in vars(h)}  # not a property
+    for h in streams:
+        h.stream = sys.__stderr__
+    try:
+        yield
+    finally:
+        for h, stream in streams.items():
+            h.stream = stream
+        for lg in {logging.getLogger(), *map(logging.getLogger, logging.root.manager.loggerDict)}:
+            for h in lg.handlers:
+                if all(h not in s[1] for s in saved):
+                    h.close()
+        for lg, handlers, level, propagate, disabled in saved:
+            lg.handlers[:] = handlers
+            lg.setLevel(level)
+            lg.propagate, lg.disabled = propagate, disabled
+
+
 def run_in_process(argv: list[str], cwd: Path) -> tuple[int, str, str]:
     """`optlab ARGV` in this process: (exit status, stdout, stderr)."""
     from optlab.__main__ import main
@@ -37,7 +67,11 @@ def run_in_process(argv: list[str], cwd: Path) -> tuple[int, str, str]:
     here = os.getcwd()
     os.chdir(cwd)
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            logging_restored(),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
             try:
                 main(argv)
                 code = 0
