@@ -127,8 +127,8 @@ def check_parses(arg: str) -> None:
     except OverrideParseException:
         key = arg.partition("=")[0]
         fail(
-            f"{arg!r} is not a valid override: quote a value holding parentheses, spaces or quotes, "
-            f"e.g. '{key}=\"sin(x) + y\"'"
+            f"{arg!r} is not a valid override: brackets or quotes do not match, or a value holding "
+            f"parentheses, spaces or quotes is not quoted (e.g. '{key}=\"sin(x) + y\"')"
         )
 
 

@@ -335,8 +335,9 @@ def store_options(cfg: Any) -> StoreOptions:
     if path is not None and path is not False and not isinstance(path, str):
         raise UserError(f"results={path!r} is invalid: a file or directory, null, or false")
     validate.boolean("resume", resume)
-    if isinstance(path, str):
-        validate.writable("results", results.resolve(path), directory=False, given=path)
+    if isinstance(path, str):  # an empty path stays empty (resolve would make it ".")
+        where = results.resolve(path) if path.strip() else path
+        validate.writable("results", where, directory=False, given=path)
     targets = results.check_targets(cfg.get("targets", list(results.TARGETS)))
     return StoreOptions(path is not False, path or None, resume, targets)
 
