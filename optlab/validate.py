@@ -34,7 +34,9 @@ def boolean(key: str, value: Any) -> bool:
 
 def finite(key: str, value: Any) -> float:
     """`value` as a float if it is a finite number (not inf, nan, or 1e400, which YAML reads as inf)."""
-    if not is_number(value) or not math.isfinite(value):
+    if not is_number(value):
+        raise UserError(f"{key}={value!r} is invalid: must be a number")
+    if not math.isfinite(value):
         raise UserError(f"{key}={value!r} is invalid: must be a finite number")
     return float(value)
 
