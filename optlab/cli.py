@@ -182,25 +182,25 @@ def plugin_installed(launcher: str) -> bool:
 
 
 def check_command(argv: Sequence[str], config_name: str = "config") -> None:
-    """`precheck`, then compose the config of every job as Hydra will (one line for what Hydra
-    refuses) and validate the first job (`app.check`): all before Hydra writes anything."""
+    """`precheck`, then compose the config of the jobs as Hydra will (one line for what Hydra
+    refuses) and validate them (`app.check`): all before Hydra writes anything. A sweep checks
+    its first job and each other value of each swept key (at most MAX_COMPOSED jobs)."""
     args = precheck(argv)
     if _only_shows(args):
         return
-    first = None
-    for overrides in _jobs(args.overrides, args.multirun):
-        cfg = compose(overrides, config_name)
-        first = cfg if first is None else first
-    check_additions(args.overrides, first, config_name)
-    if first is not None and config_name == "config":
-        from omegaconf import open_dict
+    jobs = [(o, compose(o, config_name)) for o in _jobs(args.overrides, args.multirun)]
+    check_additions(args.overrides, jobs[0][1], config_name)
+    if config_name != "config" or args.cfg:  # --cfg only shows the config
+        return
+    from omegaconf import open_dict
 
-        from optlab import app
+    from optlab import app
 
-        with open_dict(first):
-            del first["hydra"]  # the task sees its config without Hydra's node
+    for overrides, cfg in jobs:
+        with open_dict(cfg):
+            del cfg["hydra"]  # the task sees its config without Hydra's node
         with guard():
-            app.check(first, list(args.overrides))
+            app.check(cfg, overrides)
 
 
 def check_additions(overrides: Sequence[str], cfg: Any, config_name: str) -> None:
@@ -209,7 +209,7 @@ def check_additions(overrides: Sequence[str], cfg: Any, config_name: str) -> Non
     added = [o for o in overrides if o.startswith("+") and "=" in o]
     tops = {o.lstrip("+").partition("=")[0].partition(".")[0]: o for o in added}
     tops = {k: o for k, o in tops.items() if k != "hydra" and "/" not in k}
-    if not tops or cfg is None:
+    if not tops:
         return
     base = compose([o for o in overrides if o not in added], config_name)
     for key, typed in tops.items():
@@ -219,7 +219,7 @@ def check_additions(overrides: Sequence[str], cfg: Any, config_name: str) -> Non
 
 def _only_shows(args: argparse.Namespace) -> bool:
     """Flags under which Hydra shows something instead of running a job."""
-    shown = (args.help, args.hydra_help, args.shell_completion, args.info, args.cfg)
+    shown = (args.help, args.hydra_help, args.shell_completion, args.info)
     other_config = (args.config_path, args.config_name, args.config_dir, args.experimental_rerun)
     return any(shown) or any(v is not None for v in other_config)
 
