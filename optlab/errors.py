@@ -30,7 +30,8 @@ def unknown_key(override: str, key: str, keys: Iterable[str]) -> UserError:
     """`KEY=VALUE is invalid: unknown key 'KEY' (did you mean ...?); keys here: ...` for a config
     key that does not exist (`keys`: the keys beside it)."""
     keys = sorted(keys)
-    name = key.rpartition(".")[2]
-    hint = did_you_mean(name, keys)
+    parent, _, name = key.rpartition(".")
+    close = difflib.get_close_matches(name, keys, n=1)
+    hint = f" (did you mean {'.'.join([*filter(None, [parent]), close[0]])!r}?)" if close else ""
     here = f"; keys here: {', '.join(keys)}" if keys else ""
     return UserError(f"{override} is invalid: unknown key {key!r}{hint}{here}")

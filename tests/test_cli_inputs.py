@@ -32,7 +32,7 @@ def test_boolean_accepts_yaml_booleans_only(value):
 
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, float("1e400"), "1", True, None])
 def test_finite_refuses_non_finite_numbers(value):
-    with pytest.raises(UserError, match="must be a (finite )?number"):
+    with pytest.raises(UserError, match=r"must be a (finite )?number"):
         validate.finite("optimizer.learning_rate", value)
     assert validate.finite("x", 3) == 3.0 and isinstance(validate.finite("x", 3), float)
 
@@ -57,7 +57,7 @@ def test_representable_names_the_dtype():
         (["optimizer.learning_rate=1e400"], "must be a finite number"),
         (["start=[1e39,1e39]"], "finite in float32"),
         (["stepz=100"], "unknown key 'stepz' (did you mean 'steps'?)"),
-        (["optimizer.learnin_rate=0.1"], "(did you mean 'learning_rate'?)"),
+        (["optimizer.learnin_rate=0.1"], "(did you mean 'optimizer.learning_rate'?)"),
         (["experiment=rosenbrock", "optimizer=adam,gd"], "invalid without -m"),
         (["hydra/launcher=bogus"], "hydra/launcher='bogus' is unknown; available: basic"),
         (
