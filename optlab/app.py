@@ -196,7 +196,6 @@ def keep(db: Path | None, key: str, rows: list[dict], opts: StoreOptions, out: P
         return
     if not db.parent.exists():
         log.info("optlab: creating the directory %s for the results store", db.parent)
-        print(f"optlab: created the directory {db.parent} for the results store")
     with results.Store(db) as store:
         new = store.append(key, rows, job_dir=str(out), replace=not opts.resume)
     print(f"optlab: stored {new} new run{'s' * (new != 1)} in {db}")

@@ -124,12 +124,13 @@ def test_store_is_the_last_step_of_a_job(compose, tmp_path, monkeypatch):
         assert c.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
 
 
-def test_new_store_directory_is_said_and_the_counts_read_well(compose, tmp_path, capsys):
+def test_new_store_directory_is_said_and_the_counts_read_well(compose, tmp_path, capsys, caplog):
     db = tmp_path / "new" / "dir" / "x.sqlite"
     cfg = compose(["surface=sphere", "optimizer=gd", "steps=3", f"results={db}", "plots=[]"])
-    app.optimize(cfg, tmp_path / "run", [])
+    with caplog.at_level("INFO", logger="optlab"):
+        app.optimize(cfg, tmp_path / "run", [])
+    assert f"creating the directory {db.parent} for the results store" in caplog.text
     out = capsys.readouterr().out
-    assert f"created the directory {db.parent}" in out
     assert f"stored 1 new run in {db}" in out
     assert f"wrote trajectory.npz and runs.csv to {tmp_path / 'run'}" in out
     assert "plots" not in out.split("wrote", 1)[1].splitlines()[0]
