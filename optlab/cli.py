@@ -20,6 +20,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from hydra.experimental.callback import Callback
+
 from optlab.config import conf_dir
 from optlab.errors import UserError, did_you_mean, unknown, unknown_key
 from optlab.optimizers.registry import check_names
@@ -373,14 +375,9 @@ def _only_hydra(d: Path) -> bool:
     return True
 
 
-try:  # Hydra's callback base class (the `hydra.callbacks.run_dir` entry of conf/config.yaml)
-    from hydra.experimental.callback import Callback as _Callback
-except ImportError:  # pragma: no cover
-    _Callback = object
-
-
-class RunDir(_Callback):
-    """Remember which run/sweep directories Hydra is about to create (for `discard`)."""
+class RunDir(Callback):
+    """Remember which run/sweep directories Hydra is about to create (for `discard`); the
+    `hydra.callbacks.run_dir` entry of conf/config.yaml."""
 
     def on_run_start(self, config: Any, **kwargs: Any) -> None:
         _record_new(config.hydra.run.dir)
