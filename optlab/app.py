@@ -26,7 +26,15 @@ from optlab import (
     results,
     tuning,
 )
-from optlab.config import Job, StoreOptions, build_job, cache_dir, cost_model, store_options
+from optlab.config import (
+    Job,
+    StoreOptions,
+    build_job,
+    build_point_job,
+    cache_dir,
+    cost_model,
+    store_options,
+)
 from optlab.errors import UserError
 from optlab.ml import tasks as ml_tasks
 
@@ -165,41 +173,56 @@ def _store_dir(out: Path) -> Path:
     return out
 
 
-def open_store(opts: StoreOptions, out: Path) -> results.Store | None:
-    """The results store of `opts` (default place: `_store_dir`), or None when it is off."""
+def store_path(opts: StoreOptions, out: Path) -> Path | None:
+    """The results store file of `opts` (default place: `_store_dir`), or None when it is off."""
     if not opts.enabled:
         return None
-    return results.Store(
-        results.resolve(opts.path) if opts.path else _store_dir(out) / results.FILENAME
-    )
+    return results.resolve(opts.path) if opts.path else _store_dir(out) / results.FILENAME
 
 
-def stored(store: results.Store | None, key: str, opts: StoreOptions) -> bool:
-    """True (and say so) when `resume=true` and job `key` is already in the store."""
-    if store is None or not opts.resume or not store.has_job(key):
+def stored(db: Path | None, key: str, opts: StoreOptions) -> bool:
+    """True (and say so) when `resume=true` and job `key` is already in the store `db`.
+
+    Reads only: a store that does not exist yet is created by `keep`, the job's last step.
+    """
+    if db is None or not opts.resume or not db.is_file():
         return False
-    print(f"optlab: this job is already in {store.path}; skipping it (resume=false reruns it)")
+    with results.Store(db) as store:
+        if not store.has_job(key):
+            return False
+    print(f"optlab: this job is already in {db}; skipping it (resume=false reruns it)")
     return True
 
 
-def keep(
-    store: results.Store | None, key: str, rows: list[dict], opts: StoreOptions, out: Path
-) -> None:
-    """Append a job's store rows in one transaction (replacing stored runs when resume=false)."""
-    if store is None:
+def keep(db: Path | None, key: str, rows: list[dict], opts: StoreOptions, out: Path) -> None:
+    """Append a job's store rows in one transaction (replacing stored runs when resume=false).
+
+    The last step of a job: a job that fails before it stores nothing, so a rerun is not skipped.
+    """
+    if db is None:
         return
-    with store:
+    if not db.parent.exists():
+        log.info("optlab: creating the directory %s for the results store", db.parent)
+    with results.Store(db) as store:
         new = store.append(key, rows, job_dir=str(out), replace=not opts.resume)
-    print(f"optlab: stored {new} new runs in {store.path}")
+    print(f"optlab: stored {new} new run{'s' * (new != 1)} in {db}")
+
+
+def wrote(out: Path, files: list[str], pictures: list[Path]) -> str:
+    """`optlab: wrote a, b and N pictures to OUT` naming what was written (no pictures: not said)."""
+    n = len(pictures)
+    names = files + ([f"{n} picture{'s' * (n != 1)}"] if n else [])
+    listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    return f"optlab: wrote {listed} to {out}"
 
 
 def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     """Build the job from `cfg`, run it, write records and plots into `out`, print a summary,
-    and append its runs to the results store."""
+    and, last, append its runs to the results store."""
     job = build_job(cfg, single_optimizer=overrides_choose_optimizer(overrides))
     opts = store_options(cfg)
-    store, key = open_store(opts, out), results.job_key(job)
-    if stored(store, key, opts):
+    db, key = store_path(opts, out), results.job_key(job)
+    if stored(db, key, opts):
         return []
     for w in job.warnings:
         log.warning(w)
@@ -209,12 +232,12 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     final = calculus.point_checks(job.surface, traj.final_params)
     rows = records.write(out, job, traj, extra=final, cost=cost_model(cfg))
+    pictures = draw(out, job, traj)
+    print(wrote(out, ["trajectory.npz", "runs.csv"], pictures))
+    print(summary(rows))
     kw = {"targets": opts.targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
     kw["cost"] = cost_model(cfg)
-    keep(store, key, results.rows_for(job, traj, **kw) if store else [], opts, out)
-    draw(out, job, traj)
-    print(f"optlab: wrote trajectory.npz, runs.csv and plots to {out}")
-    print(summary(rows))
+    keep(db, key, results.rows_for(job, traj, **kw) if db else [], opts, out)
     return rows
 
 
@@ -225,8 +248,8 @@ def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     job = build_job(cfg, single_optimizer=overrides_choose_optimizer(overrides))
     opts = store_options(cfg)
     plan = tuning.plan(job, tuning.options(cfg.get("tuning"), opts.targets))
-    store, key = open_store(opts, out), plan.key
-    if stored(store, key, opts):
+    db, key = store_path(opts, out), plan.key
+    if stored(db, key, opts):
         return []
     began = time.perf_counter()
     result = tuning.run(plan, functools.partial(simulate, targets=opts.targets))
@@ -234,11 +257,11 @@ def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     rows = records.write(out, result.job, result.traj, cost=cost_model(cfg))
     records.write_csv(out / "tuning.csv", list(result.table))
-    print(f"optlab: wrote trajectory.npz, runs.csv and tuning.csv to {out}")
+    print(wrote(out, ["trajectory.npz", "runs.csv", "tuning.csv"], []))
     print(tuning.summary(result))
     kw = {"targets": opts.targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
     kw["cost"] = cost_model(cfg)
-    keep(store, key, tuning.store_rows(result, **kw) if store else [], opts, out)
+    keep(db, key, tuning.store_rows(result, **kw) if db else [], opts, out)
     return rows
 
 
@@ -268,13 +291,36 @@ def setup(cfg: Any) -> None:
     print(progress.job_line(hc.job.num))
 
 
+def task_of(cfg: Any) -> str:
+    """`cfg.task` (default `optimize`), one of TASKS."""
+    task = cfg.get("task", "optimize")
+    if task not in TASKS:
+        raise UserError(f"task={task!r} is unknown; available: {', '.join(sorted(TASKS))}")
+    return task
+
+
+def check(cfg: Any, overrides: list[str]) -> None:
+    """Raise the UserError a job of `cfg` would raise before its work: nothing runs or is written.
+
+    The command line calls it before Hydra creates the run directory (optlab.cli); the ML tasks
+    validate their own sections when they run.
+    """
+    cache_dir(cfg)
+    task = task_of(cfg)
+    if task in ("optimize", "tune"):
+        job = build_job(cfg, single_optimizer=overrides_choose_optimizer(overrides))
+        opts = store_options(cfg)
+        if task == "tune":
+            tuning.plan(job, tuning.options(cfg.get("tuning"), opts.targets))
+    elif task == "derivatives":
+        build_point_job(cfg)
+
+
 def main(cfg: Any, out: Path, overrides: list[str]) -> Any:
     """Dispatch on `cfg.task` (an experiment chooses it; default `optimize`)."""
     setup(cfg)
-    task = cfg.get("task", "optimize")
+    task = task_of(cfg)
     use_dtype(cfg.get("dtype"))
-    if task not in TASKS:
-        raise UserError(f"task={task!r} is unknown; available: {', '.join(sorted(TASKS))}")
     before = cache.counts.copy()
     result = TASKS[task](cfg, out, overrides)
     log.debug("%s in this job", cache.summary(since=before))

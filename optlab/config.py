@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from optlab import cost, devices, grid, optimizers, surfaces
+from optlab import cost, devices, grid, optimizers, surfaces, validate
 from optlab.engine import DEFAULT_RECORD, FIELDS, Group
 from optlab.errors import UserError
 from optlab.surfaces.base import Surface
@@ -163,9 +163,7 @@ def _integer(key: str, value: Any, minimum: int) -> int:
 def _number(key: str, value: Any, allow_none: bool = True) -> float | None:
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise UserError(f"{key}={value!r} is invalid: must be a finite number")
-    return float(value)
+    return validate.finite(key, value)
 
 
 def _surface(cfg: Mapping[str, Any]) -> Surface:
@@ -336,8 +334,10 @@ def store_options(cfg: Any) -> StoreOptions:
     path, resume = cfg.get("results"), cfg.get("resume", True)
     if path is not None and path is not False and not isinstance(path, str):
         raise UserError(f"results={path!r} is invalid: a file or directory, null, or false")
-    if not isinstance(resume, bool):
-        raise UserError(f"resume={resume!r} is invalid: must be true or false")
+    validate.boolean("resume", resume)
+    if isinstance(path, str):  # an empty path stays empty (resolve would make it ".")
+        where = results.resolve(path) if path.strip() else path
+        validate.writable("results", where, directory=False, given=path)
     targets = results.check_targets(cfg.get("targets", list(results.TARGETS)))
     return StoreOptions(path is not False, path or None, resume, targets)
 
@@ -352,6 +352,8 @@ def cache_dir(cfg: Any) -> str | None:
     value = _plain(cfg).get("cache_dir", "auto")
     if value is not None and not isinstance(value, str):
         raise UserError(f"cache_dir={value!r} is invalid: a directory, auto, or null (off)")
+    if value is not None and value != "auto":
+        validate.writable("cache_dir", value, directory=True)
     return value
 
 
@@ -421,8 +423,7 @@ def _plots(cfg: Mapping[str, Any], dim: int) -> tuple[tuple[str, ...], PlotOptio
         if key not in fields:
             raise UserError(f"plot_options.{key} is unknown; valid: {', '.join(fields)}")
     o = fields | {k: v for k, v in given.items() if v is not None}
-    if not isinstance(o["quiver"], bool):
-        raise UserError(f"plot_options.quiver={o['quiver']!r} is invalid: must be true or false")
+    validate.boolean("plot_options.quiver", o["quiver"])
     _choice("plot_options.projection", o["projection"], (None, *PROJECTIONS))
     _choice("plot_options.zscale", o["zscale"], ZSCALES)
     if o["axes"] is not None:
@@ -509,6 +510,7 @@ def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None 
     seeds = _seeds(seed_axis, seed)
     members = _sweep(_members(cfg, single_optimizer), axes)
     start_sets = _start_sets(cfg, surface, seeds, seed_axis is not None)
+    validate.representable("start", start_sets, dtype, cfg.get("start"))
     tol_grad = _number("tol_grad", cfg.get("tol_grad")) or 0.0
     target = _number("target", cfg.get("target"))
     for key, value in (("tol_grad", tol_grad), ("target", target)):
@@ -522,7 +524,7 @@ def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None 
         steps=steps,
         dtype=dtype,
         seed=seed,
-        diagnostics=bool(cfg.get("diagnostics", True)),
+        diagnostics=validate.boolean("diagnostics", cfg.get("diagnostics", True)),
         tol_grad=tol_grad,
         target=target,
         plot_bounds=_plot_bounds(cfg, surface, plot_options.axes or (0, 1)),
@@ -565,7 +567,9 @@ def build_point_job(cfg: Any) -> PointJob:
     direction = cfg.get("direction")
     return PointJob(
         surface=surface,
-        point=_point("point", cfg.get("point"), surface.dim),
+        point=validate.representable(
+            "point", _point("point", cfg.get("point"), surface.dim), dtype, cfg.get("point")
+        ),
         direction=None if direction is None else _point("direction", direction, surface.dim),
         dtype=dtype,
         plot_bounds=_plot_bounds(cfg, surface) if surface.dim == 2 else surface.bounds,

@@ -100,7 +100,7 @@ def test_multirun_basic_launcher(tmp_path):
         (["steps=0"], "steps=0"),
         (["optimizer.learning_rate=-1"], "optimizer.learning_rate=-1"),
         (["dtype=int8"], "dtype='int8'"),
-        (["surface=expression", "surface.expr=sin(x)"], "is not a valid override: quote"),
+        (["surface=expression", "surface.expr=sin(x)"], "is not a valid override"),
     ],
 )
 def test_bad_input_one_line_nonzero_exit(cli, args, needle):

@@ -10,6 +10,7 @@ from typing import Any
 import jax.numpy as jnp
 import optax
 
+from optlab import validate
 from optlab.errors import UserError, unknown
 from optlab.optimizers import schedules
 from optlab.surfaces.base import freeze
@@ -161,8 +162,8 @@ def _check_type(key: str, value: Any, default: Any, traced: bool) -> None:
     elif isinstance(default, int) and not traced:
         if isinstance(value, bool) or not isinstance(value, int):
             raise UserError(f"{key}={value!r} is invalid: must be an integer")
-    elif (traced or isinstance(default, float)) and not _is_number(value):
-        raise UserError(f"{key}={value!r} is invalid: must be a number")
+    elif traced or isinstance(default, float):
+        validate.finite(key, value)
 
 
 def check_names(name: str, hparams: Mapping[str, Any], prefix: str = "optimizer") -> None:

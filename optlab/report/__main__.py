@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 from optlab.cli import guard
 from optlab.errors import UserError
@@ -45,9 +46,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     with guard():
-        from optlab import cost
+        from optlab import cost, validate
         from optlab.report import profiles, write
 
+        if not Path(args.source).exists():
+            raise UserError(f"source={args.source!r} is invalid: it does not exist")
         targets = None
         if args.targets is not None:
             targets = numbers(
@@ -67,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
                 lambda v: 0 < v < 1,
             )
         model = None if args.cost is None else cost.parse(args.cost, "--cost")
+        if args.out is not None:
+            validate.writable("--out", args.out, directory=True)
         path = write(args.source, args.out, targets, cost_model=model, taus=taus)
         print(f"optlab: wrote {path}")
 

@@ -163,7 +163,8 @@ def parse(text: str) -> ast.expr:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as e:
-        col = _column(text, e.lineno or 1, (e.offset or 1) - 1)
+        # offset 0: the text ended before the expression did (e.g. "x**2 +"): point at its end
+        col = _column(text, e.lineno or 1, e.offset - 1) if e.offset else len(text) + 1
         raise _fail(text, f"syntax error at column {col} ({e.msg})") from None
     except (RecursionError, MemoryError, ValueError):
         raise _fail(text, "it is nested too deeply") from None
