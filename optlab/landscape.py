@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optlab.plots.scene import Scene
+from optlab.plots.scene import Scene, Sweep
 from optlab.surfaces.base import Surface
 
 
@@ -257,17 +257,26 @@ def view(
         return dataclasses.replace(plane, note=f"plane through {what} of the {plane.note}")
     i, j = axes or (0, 1)
     names = (axis_name(i, surface.dim), axis_name(j, surface.dim))
-    others = [axis_name(k, surface.dim) for k in range(surface.dim) if k not in (i, j)]
+    others = [k for k in range(surface.dim) if k not in (i, j)]
     note = (
-        f"slice through {what} along {names[0]}, {names[1]} ({_span(others)} fixed)"
+        f"slice through {what} along {names[0]}, {names[1]} ({spans(others)} fixed)"
         if others
         else ""
     )
     return slice_plane(surface.dim, (i, j), center, bounds, note)
 
 
-def _span(names: list[str]) -> str:
-    return f"{names[0]}..{names[-1]}" if len(names) > 2 else ", ".join(names)
+def spans(indices: list[int]) -> str:
+    """Coordinates named by runs of consecutive indices: [0, 1, 3, 4, 6, 7, 8, 9] ->
+    `x0, x1, x3, x4, x6..x9` (a run of three or more as `first..last`)."""
+    runs: list[list[int]] = []
+    for k in indices:
+        if runs and k == runs[-1][-1] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    names = [[f"x{r[0]}..x{r[-1]}"] if len(r) > 2 else [f"x{k}" for k in r] for r in runs]
+    return ", ".join(n for group in names for n in group)
 
 
 def scene(
@@ -279,8 +288,10 @@ def scene(
     title: str,
     resolution: int = 200,
     quiver: bool = False,
+    sweep: Sweep | None = None,
 ) -> Scene:
-    """The runs (params, grad: (R, T+1, d)) and the surface on `plane`, as host arrays."""
+    """The runs (params, grad: (R, T+1, d)) and the surface on `plane`, as host arrays (`sweep`:
+    a hyperparameter coloring the paths)."""
     X, Y, Z = values(surface, plane, resolution)
     with np.errstate(invalid="ignore", over="ignore"):  # diverged runs: inf/NaN stay non-finite
         paths = plane.project(params)
@@ -301,4 +312,5 @@ def scene(
         axis_names=plane.names,
         field=field(surface, plane) if quiver else None,
         note=plane.note,
+        sweep=sweep,
     )
