@@ -4,6 +4,7 @@ Each test reads the artists and their data (not pixels)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -33,7 +34,7 @@ def sweep_job(spec):
 
 def sweep_scene(j, traj):
     sc = scene(j, traj)
-    return Scene(**{**sc.__dict__, "sweep": app.sweep_of(j, np.arange(len(j.labels)))})
+    return dataclasses.replace(sc, sweep=app.sweep_of(j, np.arange(len(j.labels))))
 
 
 def colorbar_axes(fig, ax):
@@ -152,7 +153,7 @@ def test_surface3d_tick_labels_of_x_and_y_do_not_collide():
     for bounds in ([[-2.0, 2.0], [-1.0, 3.0]], [[-5.0, 5.0], [-5.0, 5.0]]):
         n = len(sc.X)
         X, Y = np.meshgrid(np.linspace(*bounds[0], n), np.linspace(*bounds[1], n))
-        fig = render_surface3d(Scene(**{**sc.__dict__, "X": X, "Y": Y}))
+        fig = render_surface3d(dataclasses.replace(sc, X=X, Y=Y))
         fig.canvas.draw()
         renderer = fig.canvas.get_renderer()
         ax = fig.axes[0]
