@@ -66,6 +66,13 @@ def test_one_optimizer_swept_colors_each_path_by_its_value_on_a_log_colorbar():
     assert ax.get_legend().get_zorder() > MINIMIZER_Z
     first = ax.get_legend().get_texts()[0]
     assert "color = learning_rate" in first.get_text()
+    # the same colors in the 3-D view (with its colorbar) and the animation's moving trails
+    surface, movie = render_surface3d(sc), animate(sc, frames=3)
+    assert any("learning_rate" in a.get_xlabel() for a in surface.axes)
+    for ax3 in (surface.axes[0], movie.fig.axes[-1]):
+        for r, label in enumerate(j.labels):
+            got = to_rgb(line(ax3, label).get_color())
+            np.testing.assert_allclose(got, to_rgb(SWEEP_COLORS(norm(rates[r]))), atol=1e-6)
 
 
 def test_a_linear_sweep_gets_a_linear_colorbar_and_a_lineup_keeps_optimizer_colors():

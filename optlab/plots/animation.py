@@ -17,6 +17,7 @@ from optlab.plots.contour import (
     draw_minimizers,
     draw_paths,
     draw_sweep_colorbar,
+    legend_texts,
     map_figure,
     path_colors,
     unit_arrows,
@@ -78,7 +79,7 @@ def animate(scene: Scene, frames: int = 60, dpi: int = 80) -> Movie:
     colors = path_colors(scene, runs)
     looks = style.looks([scene.labels[r] for r in runs]) if runs else {}
     lines = [looks[style.group_label(scene.labels[r])] for r in runs]
-    texts = style.legend_labels([scene.labels[r] for r in runs])
+    texts = legend_texts(scene, [scene.labels[r] for r in runs])
     for c, look, text in zip(colors, lines, texts, strict=True):
         shown = "0.35" if scene.sweep is not None else c
         ax.plot([], [], marker="o", color=shown, mec="black", lw=look.lw, ls=look.ls, label=text)

@@ -167,14 +167,20 @@ def draw_sweep_colorbar(fig: Figure, ax: Axes, scene: Scene) -> None:
     )
 
 
+def legend_texts(scene: Scene, labels: Sequence[str]) -> list[str | None]:
+    """Per run, its legend text (`style.legend_labels`), naming the sweep that colors it."""
+    texts = style.legend_labels(labels)
+    if scene.sweep is None:
+        return texts
+    return [None if t is None else f"{t}: color = {scene.sweep.name}" for t in texts]
+
+
 def draw_paths(ax: Axes, scene: Scene, runs: Sequence[int], alpha: float = 1.0) -> None:
     """Each run's finite points as a line, start ○ and end ✕ marked: in its optimizer's color and
     its group's Look (`style.looks`), or colored by the sweep's value."""
     labels = [scene.labels[r] for r in runs]
     looks = style.looks(labels) if runs else {}
-    texts = style.legend_labels(labels)
-    if scene.sweep is not None:  # one legend entry for the group, in a neutral gray
-        texts = [None if t is None else f"{t}: color = {scene.sweep.name}" for t in texts]
+    texts = legend_texts(scene, labels)
     for r, c, text in zip(runs, path_colors(scene, runs), texts, strict=True):
         label = scene.labels[r]
         look = looks[style.group_label(label)]

@@ -13,6 +13,7 @@ from optlab.plots.contour import (
     BACKGROUND,
     draw_sweep_colorbar,
     gap_label,
+    legend_texts,
     log_levels,
     path_colors,
     start_end_entries,
@@ -85,9 +86,7 @@ def render(scene: Scene, zscale: str = "auto") -> Figure:
     runs = scene.drawable("surface3d")
     labels = [scene.labels[r] for r in runs]
     looks = style.looks(labels) if runs else {}
-    texts = style.legend_labels(labels)
-    if scene.sweep is not None:
-        texts = [None if t is None else f"{t}: color = {scene.sweep.name}" for t in texts]
+    texts = legend_texts(scene, labels)
     for r, c, text in zip(runs, path_colors(scene, runs), texts, strict=True):
         label = scene.labels[r]
         ok = np.all(np.isfinite(scene.paths[r]), axis=-1) & np.isfinite(scene.heights[r])
