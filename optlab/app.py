@@ -99,6 +99,15 @@ def _sample(a: Any, shown: np.ndarray) -> Any:
     return None if a is None else np.asarray(a)[shown]
 
 
+def sweep_of(job: Job, shown: np.ndarray) -> plots.Sweep | None:
+    """With one optimizer, the first swept hyperparameter that varies among the `shown` runs
+    (it then colors the paths); None with a lineup (paths keep their optimizers' colors)."""
+    if len(job.members) != 1:
+        return None
+    axes = {k: v for k, v in job.points.items() if k not in ("seed", "start")}
+    return plots.sweep(axes, shown)
+
+
 def draw(out: Path, job: Job, traj: engine.Trajectory) -> list[Path]:
     """The pictures `job.plots` names (README: Pictures), written into `out`; a grid larger than
     MAX_PLOTTED runs shows an evenly spaced sample of them."""
@@ -144,7 +153,8 @@ def draw(out: Path, job: Job, traj: engine.Trajectory) -> list[Path]:
             "(choose with plot_options.axes=[i,j] or plot_options.projection=pca)"
         )
     grad = _sample(traj.grad, shown)
-    scene = landscape.scene(s, plane, params, grad, labels, title, o.resolution, o.quiver)
+    sweep = sweep_of(job, shown)
+    scene = landscape.scene(s, plane, params, grad, labels, title, o.resolution, o.quiver, sweep)
     return written + [plots.write_map(k, out, scene, o) for k in maps]
 
 

@@ -1,27 +1,35 @@
-"""Surface values on planes through R^d (JAX, one vmapped evaluation) for the plots (NumPy-only).
+"""Surface values on planes through R^d (JAX, evaluated in memory-bounded chunks) for the plots.
 
 A `Plane` is the affine map (a, b) -> origin + a·u + b·v. A 2-D surface is drawn on its own plane
 (origin 0, u = e₀, v = e₁); an N-d surface on a slice along two coordinate axes through a point,
 or on the plane of the trajectories' first two principal components (Li et al. 2018,
 "Visualizing the Loss Landscape of Neural Nets").
+
+A grid is evaluated `lax.map(..., batch_size=k)`: k points at a time, k chosen so that one chunk
+holds at most CHUNK_BYTES (XLA's count of the bytes one evaluation needs, times k). An n×n grid of
+a 2,410-D network loss evaluated at once would hold n² copies of every activation (15 GiB at
+n = 200); in chunks it holds k.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optlab.plots.scene import Scene
+from optlab.plots.scene import Scene, Sweep
 from optlab.surfaces.base import Surface
 
 
 @dataclasses.dataclass(frozen=True)
 class Plane:
-    """The plane origin + a·u + b·v (u, v orthonormal) with view box `bounds` [[alo, ahi], [blo, bhi]]."""
+    """The plane origin + a·u + b·v with view box `bounds` [[alo, ahi], [blo, bhi]] (u, v
+    orthonormal for `project`, `lift` and `distance`; `values` takes any two directions)."""
 
     origin: np.ndarray  # (d,)
     basis: np.ndarray  # (2, d): rows u, v
@@ -103,26 +111,77 @@ def plane_2d(bounds: np.ndarray) -> Plane:
     return Plane(np.zeros(2), np.eye(2), np.asarray(bounds, dtype=float))
 
 
-def _points(plane_origin, basis, A, B):
-    return plane_origin + A.reshape(-1, 1) * basis[0] + B.reshape(-1, 1) * basis[1]
+CHUNK_BYTES = 64 * 2**20  # the most one chunk of a landscape evaluation may hold
 
 
-@partial(jax.jit, static_argnames=("n",))
-def _values(surface: Surface, origin, basis, lo, hi, n: int):
-    A, B = jnp.meshgrid(jnp.linspace(lo[0], hi[0], n), jnp.linspace(lo[1], hi[1], n))
-    return A, B, jax.vmap(surface)(_points(origin, basis, A, B)).reshape(n, n)
+def evaluation_bytes(fn: Callable, args: tuple, point: jax.ShapeDtypeStruct) -> int:
+    """Bytes one evaluation `fn(*args, x)` at a single point x needs: the point, XLA's temporaries
+    and the output, from the compiled one-point program (the point's size × 16 where the backend
+    does not say: a bound from the dimension alone)."""
+    size = int(np.prod(point.shape)) * point.dtype.itemsize
+    stats = jax.jit(fn).lower(*args, point).compile().memory_analysis()
+    if stats is None:
+        return 16 * size
+    return size + int(stats.temp_size_in_bytes) + int(stats.output_size_in_bytes)
 
 
-@partial(jax.jit, static_argnames=("n",))
-def _field(surface: Surface, origin, basis, lo, hi, n: int):
-    A, B = jnp.meshgrid(jnp.linspace(lo[0], hi[0], n), jnp.linspace(lo[1], hi[1], n))
-    G = jax.vmap(jax.grad(surface))(_points(origin, basis, A, B)) @ basis.T
+def chunk_size(
+    fn: Callable, args: tuple, point: jax.ShapeDtypeStruct, budget: int = CHUNK_BYTES
+) -> int:
+    """Points per chunk of a mapped `fn(*args, x)`: budget / evaluation_bytes, at least 1."""
+    return max(1, budget // evaluation_bytes(fn, args, point))
+
+
+def _value(surface: Surface, x: jax.Array) -> jax.Array:
+    return surface(x)
+
+
+def _gradient(surface: Surface, x: jax.Array) -> jax.Array:
+    return jax.grad(surface)(x)
+
+
+@functools.lru_cache(maxsize=64)
+def _surface_chunk(fn: Callable, treedef, leaves: tuple, dim: int, dtype: str) -> int:
+    args = (jax.tree.unflatten(treedef, [jax.ShapeDtypeStruct(s, d) for s, d in leaves]),)
+    return chunk_size(fn, args, jax.ShapeDtypeStruct((dim,), dtype))
+
+
+def surface_chunk(fn: Callable, surface: Surface, dtype=None) -> int:
+    """Points per chunk for `fn(surface, x)` (`_value` or `_gradient`), x of the surface's
+    dimension; cached per surface shape (its function, dimension and parameter shapes)."""
+    leaves, treedef = jax.tree.flatten(surface)
+    shapes = tuple((np.shape(v), jnp.result_type(v).name) for v in leaves)
+    dtype = jnp.dtype(dtype or jnp.result_type(float)).name
+    return _surface_chunk(fn, treedef, shapes, surface.dim, dtype)
+
+
+def _mesh(lo, hi, n: int):
+    return jnp.meshgrid(jnp.linspace(lo[0], hi[0], n), jnp.linspace(lo[1], hi[1], n))
+
+
+def _on_plane(fn: Callable, surface: Surface, origin, basis, A, B, batch: int):
+    """fn(surface, origin + a·u + b·v) over the grid (A, B), `batch` points at a time (each
+    point built inside the chunk: the n² × d points never exist at once)."""
+    ab = jnp.stack([A.ravel(), B.ravel()], axis=-1)
+    return jax.lax.map(lambda p: fn(surface, origin + p @ basis), ab, batch_size=batch)
+
+
+@partial(jax.jit, static_argnames=("n", "batch"))
+def _values(surface: Surface, origin, basis, lo, hi, n: int, batch: int):
+    A, B = _mesh(lo, hi, n)
+    return A, B, _on_plane(_value, surface, origin, basis, A, B, batch).reshape(n, n)
+
+
+@partial(jax.jit, static_argnames=("n", "batch"))
+def _field(surface: Surface, origin, basis, lo, hi, n: int, batch: int):
+    A, B = _mesh(lo, hi, n)
+    G = _on_plane(_gradient, surface, origin, basis, A, B, batch) @ basis.T
     return A, B, G[:, 0].reshape(n, n), G[:, 1].reshape(n, n)
 
 
-@jax.jit
-def _at(surface: Surface, points):
-    return jax.vmap(surface)(points)
+@partial(jax.jit, static_argnames="batch")
+def _at(surface: Surface, points, batch: int):
+    return jax.lax.map(partial(_value, surface), points, batch_size=batch)
 
 
 def _args(plane: Plane) -> tuple:
@@ -135,13 +194,17 @@ def _args(plane: Plane) -> tuple:
 
 
 def values(surface: Surface, plane: Plane, n: int = 200) -> tuple[np.ndarray, ...]:
-    """(A, B, Z): Z = f(origin + a·u + b·v) on an n×n grid over the plane's box."""
-    return tuple(np.asarray(a) for a in _values(surface, *_args(plane), n))
+    """(A, B, Z): Z = f(origin + a·u + b·v) on an n×n grid over the plane's box (in chunks)."""
+    args = _args(plane)
+    batch = surface_chunk(_value, surface, args[0].dtype)
+    return tuple(np.asarray(a) for a in _values(surface, *args, n, batch))
 
 
 def field(surface: Surface, plane: Plane, n: int = 20) -> tuple[np.ndarray, ...]:
     """(A, B, Ga, Gb): the gradient of f restricted to the plane, (∇f·u, ∇f·v), on an n×n grid."""
-    return tuple(np.asarray(a) for a in _field(surface, *_args(plane), n))
+    args = _args(plane)
+    batch = surface_chunk(_gradient, surface, args[0].dtype)
+    return tuple(np.asarray(a) for a in _field(surface, *args, n, batch))
 
 
 def heights(surface: Surface, plane: Plane, ab: np.ndarray) -> np.ndarray:
@@ -150,7 +213,8 @@ def heights(surface: Surface, plane: Plane, ab: np.ndarray) -> np.ndarray:
     ok = np.all(np.isfinite(ab), axis=-1)
     out = np.full(ab.shape[:-1], np.nan)
     if ok.any():
-        out[ok] = np.asarray(_at(surface, jnp.asarray(plane.lift(ab[ok]))))
+        points = jnp.asarray(plane.lift(ab[ok]))
+        out[ok] = np.asarray(_at(surface, points, surface_chunk(_value, surface, points.dtype)))
     return out
 
 
@@ -193,17 +257,26 @@ def view(
         return dataclasses.replace(plane, note=f"plane through {what} of the {plane.note}")
     i, j = axes or (0, 1)
     names = (axis_name(i, surface.dim), axis_name(j, surface.dim))
-    others = [axis_name(k, surface.dim) for k in range(surface.dim) if k not in (i, j)]
+    others = [k for k in range(surface.dim) if k not in (i, j)]
     note = (
-        f"slice through {what} along {names[0]}, {names[1]} ({_span(others)} fixed)"
+        f"slice through {what} along {names[0]}, {names[1]} ({spans(others)} fixed)"
         if others
         else ""
     )
     return slice_plane(surface.dim, (i, j), center, bounds, note)
 
 
-def _span(names: list[str]) -> str:
-    return f"{names[0]}..{names[-1]}" if len(names) > 2 else ", ".join(names)
+def spans(indices: list[int]) -> str:
+    """Coordinates named by runs of consecutive indices: [0, 1, 3, 4, 6, 7, 8, 9] ->
+    `x0, x1, x3, x4, x6..x9` (a run of three or more as `first..last`)."""
+    runs: list[list[int]] = []
+    for k in indices:
+        if runs and k == runs[-1][-1] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    names = [[f"x{r[0]}..x{r[-1]}"] if len(r) > 2 else [f"x{k}" for k in r] for r in runs]
+    return ", ".join(n for group in names for n in group)
 
 
 def scene(
@@ -215,8 +288,10 @@ def scene(
     title: str,
     resolution: int = 200,
     quiver: bool = False,
+    sweep: Sweep | None = None,
 ) -> Scene:
-    """The runs (params, grad: (R, T+1, d)) and the surface on `plane`, as host arrays."""
+    """The runs (params, grad: (R, T+1, d)) and the surface on `plane`, as host arrays (`sweep`:
+    a hyperparameter coloring the paths)."""
     X, Y, Z = values(surface, plane, resolution)
     with np.errstate(invalid="ignore", over="ignore"):  # diverged runs: inf/NaN stay non-finite
         paths = plane.project(params)
@@ -237,4 +312,5 @@ def scene(
         axis_names=plane.names,
         field=field(surface, plane) if quiver else None,
         note=plane.note,
+        sweep=sweep,
     )

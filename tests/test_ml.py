@@ -159,3 +159,36 @@ def test_masked_replaces_only_the_chosen_pixels():
     x = jnp.arange(6.0)
     out = saliency.masked(x, jnp.asarray([1, 4]), jnp.full(6, -1.0))
     np.testing.assert_array_equal(out, [0, -1, 2, 3, -1, 5])
+
+
+def test_a_network_landscape_is_evaluated_in_chunks_within_the_memory_budget():
+    """A 200×200 plane of the digits MLP's loss: evaluated at once its program would hold every
+    point's activations (GiBs); in chunks XLA's own count of its temporaries stays near the budget."""
+    from optlab import landscape as views
+    from optlab.ml.data import load_digits
+
+    d = load_digits()
+    arch = mlp.Architecture((64, 16, 10))
+    s = mlp.surface(arch, d.x_train, one_hot(d.y_train)).astype(jnp.float32)
+    plane = views.Plane(
+        np.zeros(arch.dim, np.float32),
+        np.eye(2, arch.dim, dtype=np.float32),
+        np.array([[-1.0, 1.0], [-1.0, 1.0]], np.float32),
+    )
+    args = views._args(plane)
+    batch = views.surface_chunk(views._value, s, jnp.float32)
+    point = jax.ShapeDtypeStruct((arch.dim,), jnp.float32)
+    per_point = views.evaluation_bytes(views._value, (s,), point)
+    assert batch >= 1 and batch * per_point <= views.CHUNK_BYTES < (batch + 1) * per_point
+
+    def temp(n, b):
+        compiled = views._values.lower(s, *args, n=n, batch=b).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    n = 200
+    assert temp(n, batch) <= 2 * views.CHUNK_BYTES
+    assert temp(n, n * n) > 10 * views.CHUNK_BYTES  # what evaluating it all at once would hold
+    # and the values are the loss at the plane's points
+    A, B, Z = views.values(s, plane, 5)
+    f = jax.jit(lambda th: s(th))
+    np.testing.assert_allclose(Z[1, 3], f(plane.lift(np.array([A[1, 3], B[1, 3]]))), rtol=1e-5)

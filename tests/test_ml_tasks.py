@@ -3,6 +3,8 @@ print, and their bad inputs."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import sys
 
@@ -10,11 +12,12 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from optlab import app, engine, records
+from optlab import app, engine, landscape, records
 from optlab.cli import guard
-from optlab.config import conf_dir
+from optlab.config import build_job, conf_dir
 from optlab.errors import UserError
-from optlab.ml.data import load_digits
+from optlab.ml.data import load_digits, one_hot
+from optlab.ml.mlp import Architecture, surface
 
 # one optimizer everywhere: every task then shares one compiled engine program
 FAST = ["steps=30", "mlp.hidden=[16]", "optimizer=adam"]
@@ -30,7 +33,9 @@ def run_task(out, *overrides):
 @pytest.fixture(scope="module")
 def mlp_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("mlp")
-    rows = run_task(out, "experiment=mlp", *FAST, "mlp.landscape=true", "mlp.landscape_grid=7")
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        rows = run_task(out, "experiment=mlp", *FAST, "mlp.landscape=true", "mlp.landscape_grid=7")
+    (out / "stdout.txt").write_text(printed.getvalue())
     return out, rows
 
 
@@ -79,6 +84,38 @@ def test_mlp_landscapes_are_drawn(mlp_run):
     out, _ = mlp_run
     for name in ("landscape.png", "landscape_pca.png"):
         assert (out / name).stat().st_size > 10_000
+
+
+def test_mlp_contour_shows_the_paths_on_the_plane_of_their_principal_components(mlp_run):
+    """A slice along two of the network's weights is flat and the paths barely cross it; the
+    experiment draws the loss on the runs' PCA plane through the best final point instead, where
+    the loss varies and the path spans the view, and its output line says so."""
+    out, _ = mlp_run
+    (line,) = [ln for ln in (out / "stdout.txt").read_text().splitlines() if "wrote" in ln]
+    assert "contour.png" in line and "principal components" in line
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
+        cfg = compose(config_name="config", overrides=["experiment=mlp", *FAST])
+    d = load_digits()
+    s = surface(Architecture((64, 16, 10)), d.x_train, one_hot(d.y_train))
+    job = build_job(cfg, single_optimizer=True, surface=s)
+    npz = np.load(out / "trajectory.npz")
+    o = job.plot_options
+    plane = landscape.view(s, npz["params"], npz["loss"], o.projection, o.axes, job.plot_bounds)
+    assert "principal components" in plane.note
+    A, B, Z = landscape.values(s, plane, 9)
+    assert np.ptp(Z) > 0.5 * Z.min()  # not a uniform square
+    path = plane.project(npz["params"][0])
+    spans = np.ptp(path, axis=0) / np.ptp(plane.bounds, axis=1)
+    assert spans[0] > 0.5  # the path crosses most of the view along PC1
+    # the loss on the plane is the network's loss at the lifted point (NumPy forward pass)
+    theta = plane.lift(np.array([A[2, 6], B[2, 6]]))
+    z = numpy_forward(theta, d.x_train)
+    ref = np.mean(
+        np.log(np.exp(z - z.max(1, keepdims=True)).sum(1))
+        + z.max(1)
+        - z[np.arange(len(z)), d.y_train]
+    )
+    assert Z[2, 6] == pytest.approx(ref, rel=1e-4)
 
 
 def test_penalty_compares_lambdas_with_one_compilation(tmp_path):

@@ -24,10 +24,19 @@ from optlab.surfaces.base import Surface
 
 RUN_KEYS = ("enter", "t")
 CLEAR_KEYS = ("escape", "x")
+# The explorer's own colors, apart from every optimizer's (style.color): u and D_u f in magenta,
+# ∇f in red with its two legs in a lighter red.
+U_COLOR, PROJECTION_COLOR, GRAD_COLOR, LEG_COLOR, LEG_TEXT = (
+    "#e7298a",
+    "#f1a3cb",
+    "#d62728",
+    "#fc9272",
+    "#cb181d",
+)
 GRAB_PIXELS = 12  # how close (in pixels) a press must be to u's handle to grab it
 HELP = (
     "drag: move the point (black)\n"
-    "drag the blue handle: turn u\n"
+    "drag the magenta handle: turn u\n"
     "enter or t: run the optimizers\n"
     "esc or x: clear them\n"
     "+ / −: longer / shorter arrows"
@@ -150,31 +159,31 @@ class Explorer:
         self.tangent = ax.plot(
             [], [], "--", color="white", lw=1.6, label="tangent to the level curve"
         )[0]
-        self.leg_x = ax.plot([], [], ":", color="#ff7f0e", lw=2.2, label="∂f/∂x leg")[0]
-        self.leg_y = ax.plot([], [], ":", color="#e377c2", lw=2.2, label="∂f/∂y leg")[0]
+        self.leg_x = ax.plot([], [], ":", color=LEG_COLOR, lw=2.2, label="∂f/∂x leg")[0]
+        self.leg_y = ax.plot([], [], "-.", color=LEG_COLOR, lw=2.2, label="∂f/∂y leg")[0]
         self.leg_x_text = ax.text(
-            0, 0, "", color="#d95f02", fontsize=9, ha="center", va="top", bbox=box, clip_on=True
+            0, 0, "", color=LEG_TEXT, fontsize=9, ha="center", va="top", bbox=box, clip_on=True
         )
         self.leg_y_text = ax.text(
-            0, 0, "", color="#c51b7d", fontsize=9, ha="left", va="center", bbox=box, clip_on=True
+            0, 0, "", color=LEG_TEXT, fontsize=9, ha="left", va="center", bbox=box, clip_on=True
         )
         self.projection = ax.plot(
             [],
             [],
             "-",
-            color="#6baed6",
+            color=PROJECTION_COLOR,
             lw=9,
             alpha=0.6,
             solid_capstyle="butt",
             label="D_u f: ∇f projected on u",
         )[0]
-        self.drop = ax.plot([], [], ":", color="#6baed6", lw=1.2)[0]
-        self.u_arrow = self._arrow(arrow | dict(color="#2171b5", lw=1.8))
-        self.arrow = self._arrow(arrow | dict(color="#d62728"), zorder=5)
-        self.u_handle = ax.plot([], [], "o", color="#2171b5", mec="white", ms=10, zorder=6)[0]
+        self.drop = ax.plot([], [], ":", color=PROJECTION_COLOR, lw=1.2)[0]
+        self.u_arrow = self._arrow(arrow | dict(color=U_COLOR, lw=1.8))
+        self.arrow = self._arrow(arrow | dict(color=GRAD_COLOR), zorder=5)
+        self.u_handle = ax.plot([], [], "o", color=U_COLOR, mec="white", ms=10, zorder=6)[0]
         self.dot = ax.plot([], [], "o", color="black", mec="white", mew=1.5, ms=11, zorder=7)[0]
-        ax.plot([], [], "-", color="#d62728", lw=2.4, label="∇f (steepest ascent)")
-        ax.plot([], [], "-", color="#2171b5", lw=2.4, label="u (drag its handle)")
+        ax.plot([], [], "-", color=GRAD_COLOR, lw=2.4, label="∇f (steepest ascent)")
+        ax.plot([], [], "-", color=U_COLOR, lw=2.4, label="u (drag its handle)")
         ax.plot([], [], "-", color="white", lw=1.0, label="level curve through the point")
         self.text = fig.text(
             0.655,
@@ -301,14 +310,12 @@ class Explorer:
         for line in self.paths:
             line.remove()
         self.paths = []
-        widths = np.linspace(4.0, 1.8, len(self.members))  # earlier runs wider: overlaps show
-        for m, path, lw in zip(self.members, traj.params, widths, strict=True):
-            path = style.finite_path(path)
+        looks = style.looks([m.label for m in self.members])  # overlapping paths stay visible
+        for m, path in zip(self.members, traj.params, strict=True):
+            path, k = style.finite_path(path), looks[style.group_label(m.label)]
             c = style.color(m.label)
             self.paths.append(
-                self.ax.plot(path[:, 0], path[:, 1], "-", color=c, lw=lw, label=m.label, zorder=4)[
-                    0
-                ]
+                self.ax.plot(*path.T, color=c, lw=k.lw, ls=k.ls, label=m.label, zorder=k.zorder)[0]
             )
             self.paths.append(self.ax.plot(*path[-1], "X", color=c, mec="black", ms=9, zorder=4)[0])
         self._legend()

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from optlab import landscape as views
 from optlab.ml.mlp import Architecture
 from optlab.surfaces.base import Surface
 
@@ -34,19 +35,15 @@ def random_directions(arch: Architecture, theta: Array, seed: int) -> tuple[Arra
     return d1, d2
 
 
-@partial(jax.jit, static_argnames="n")
-def _plane(loss, theta, d1, d2, span, n):
-    a = jnp.linspace(-span, span, n, dtype=theta.dtype)
-    A, B = jnp.meshgrid(a, a)
-    points = theta + A.reshape(-1, 1) * d1 + B.reshape(-1, 1) * d2
-    return A, B, jax.lax.map(loss, points, batch_size=64).reshape(n, n)
-
-
 def plane(
     loss: Surface, theta: Array, d1: Array, d2: Array, span: float, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(A, B, Z): Z = loss(θ + α δ₁ + β δ₂) (a Surface: its data stay traced) on an n×n grid of α, β ∈ [−span, span]."""
-    return tuple(np.asarray(v) for v in _plane(loss, theta, d1, d2, span, n))
+    """(A, B, Z): Z = loss(θ + α δ₁ + β δ₂) (a Surface: its data stay traced) on an n×n grid of
+    α, β ∈ [−span, span], evaluated in memory-bounded chunks (`optlab.landscape.values`)."""
+    dtype = np.asarray(theta).dtype
+    box = np.asarray([[-span, span], [-span, span]], dtype=dtype)
+    on = views.Plane(np.asarray(theta), np.stack([np.asarray(d1), np.asarray(d2)]), box)
+    return views.values(loss, on, n)
 
 
 def project(path: np.ndarray, theta: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:

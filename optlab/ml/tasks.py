@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from optlab import landscape as views
 from optlab import records
 from optlab.config import Job, build_job, section
 from optlab.engine import Trajectory
@@ -24,7 +25,7 @@ from optlab.ml import saliency as sal
 from optlab.ml.data import Digits, load_digits, one_hot
 from optlab.ml.mlp import Architecture, accuracy, per_example_loss, surface
 from optlab.ml.settings import MLPSettings, mlp_settings, saliency_settings
-from optlab.plots import contour
+from optlab.plots import MAPS, contour
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,17 +57,19 @@ def train(cfg: Any, overrides: list[str], settings: MLPSettings, what: str) -> T
     return Training(settings, digits, arch, job, simulate(job))
 
 
-@partial(jax.jit, static_argnames="arch")
-def _curves(arch, thetas, grads, x_train, t_train, x_test, t_test):
-    def one(theta):
-        return {
-            "train_loss": jnp.mean(per_example_loss(arch, theta, x_train, t_train)),
-            "train_accuracy": accuracy(arch, theta, x_train, jnp.argmax(t_train, -1)),
-            "test_loss": jnp.mean(per_example_loss(arch, theta, x_test, t_test)),
-            "test_accuracy": accuracy(arch, theta, x_test, jnp.argmax(t_test, -1)),
-        }
+def _metrics(arch, x_train, t_train, x_test, t_test, theta):
+    """Data loss and accuracy of the network θ on the training and the test split."""
+    return {
+        "train_loss": jnp.mean(per_example_loss(arch, theta, x_train, t_train)),
+        "train_accuracy": accuracy(arch, theta, x_train, jnp.argmax(t_train, -1)),
+        "test_loss": jnp.mean(per_example_loss(arch, theta, x_test, t_test)),
+        "test_accuracy": accuracy(arch, theta, x_test, jnp.argmax(t_test, -1)),
+    }
 
-    out = jax.lax.map(one, thetas, batch_size=64)
+
+@partial(jax.jit, static_argnames=("arch", "batch"))
+def _curves(arch, thetas, grads, data, batch):
+    out = jax.lax.map(lambda theta: _metrics(arch, *data, theta), thetas, batch_size=batch)
     out["layer_grad_norm"] = jnp.stack(
         [jnp.linalg.norm(grads[:, s], axis=-1) for s in arch.slices()], axis=-1
     )
@@ -75,18 +78,17 @@ def _curves(arch, thetas, grads, x_train, t_train, x_test, t_test):
 
 def curves(t: Training) -> dict[str, np.ndarray]:
     """Per step (R, T+1): train/test data loss and accuracy; per layer (R, T+1, L): ‖∂L/∂θₗ‖,
-    all from the recorded parameters and gradients in one jitted call."""
+    all from the recorded parameters and gradients in one jitted call (in memory-bounded chunks
+    of steps: each holds every layer's activations on both splits)."""
     R, T1, d = t.traj.params.shape
-    d_ = t.digits
-    out = _curves(
-        t.arch,
-        t.traj.params.reshape(-1, d),
-        t.traj.grad.reshape(-1, d),
-        d_.x_train.astype(t.job.dtype),
-        one_hot(d_.y_train).astype(t.job.dtype),
-        d_.x_test.astype(t.job.dtype),
-        one_hot(d_.y_test).astype(t.job.dtype),
+    d_, dtype = t.digits, t.job.dtype
+    data = tuple(
+        jnp.asarray(a, dtype)
+        for a in (d_.x_train, one_hot(d_.y_train), d_.x_test, one_hot(d_.y_test))
     )
+    point = jax.ShapeDtypeStruct((d,), dtype)
+    batch = views.chunk_size(partial(_metrics, t.arch), data, point)
+    out = _curves(t.arch, t.traj.params.reshape(-1, d), t.traj.grad.reshape(-1, d), data, batch)
     return {k: np.asarray(v).reshape(R, T1, *v.shape[1:]) for k, v in out.items()}
 
 
@@ -109,9 +111,11 @@ def estimates(t: Training) -> list[dict[str, float]]:
     return rows
 
 
-def write_run(out: Path, t: Training, figures: bool = True) -> list[dict[str, Any]]:
-    """records (trajectory.npz with the curves added, runs.csv); with `figures`, loss.png,
-    mlp.png and (if asked for) the landscapes."""
+def write_run(
+    out: Path, t: Training, figures: bool = True
+) -> tuple[list[dict[str, Any]], list[Path]]:
+    """records (trajectory.npz with the curves added, runs.csv); with `figures`, the job's plots
+    (`app.draw`), mlp.png and (if asked for) the landscapes. Returns the rows and the figures."""
     from optlab.app import draw
 
     out.mkdir(parents=True, exist_ok=True)
@@ -131,14 +135,14 @@ def write_run(out: Path, t: Training, figures: bool = True) -> list[dict[str, An
     records.write_npz(out / "trajectory.npz", t.job, t.traj, extra=extra)
     records.write_csv(out / "runs.csv", rows)
     if not figures:
-        return rows
-    draw(out, t.job, t.traj)
+        return rows, []
     sizes = "-".join(map(str, t.arch.sizes))
     title = f"{sizes} {t.arch.activation} MLP on digits, λ = {t.settings.penalty:g}"
-    plots.training(out / "mlp.png", c, t.job.labels, t.arch.layer_names, title=title)
+    written = [plots.training(out / "mlp.png", c, t.job.labels, t.arch.layer_names, title=title)]
+    written += draw(out, t.job, t.traj)
     if t.settings.landscape:
-        draw_landscapes(out, t)
-    return rows
+        written += draw_landscapes(out, t)
+    return rows, written
 
 
 def draw_landscapes(out: Path, t: Training) -> list[Path]:
@@ -187,6 +191,20 @@ def _pca(path: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], float, str]:
     return (d1, d2), span, f"top-2 PCA directions of the trajectory ({explained:.0%} of θₜ − θ*)"
 
 
+def _maps_note(job: Job) -> str:
+    """What the job's maps (contour, surface3d, animation) show of the network's loss, or ""."""
+    maps = [k for k in job.plots if k in MAPS]
+    if not maps:
+        return ""
+    o = job.plot_options
+    if o.projection == "pca":
+        plane = "the plane of the runs' first two principal components"
+    else:
+        i, j = o.axes or (0, 1)
+        plane = f"the slice along weights x{i}, x{j}"
+    return f" ({', '.join(maps)}: the training loss on {plane} through the best final point)"
+
+
 def summary(rows: list[dict[str, Any]]) -> str:
     """One line per run: final loss, train and test accuracy, Lipschitz estimates, status."""
     width = max(len("label"), *(len(r["label"]) for r in rows))
@@ -206,8 +224,9 @@ def summary(rows: list[dict[str, Any]]) -> str:
 def mlp(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     """`experiment=mlp`: train the lineup on the digits; records, curves, optional landscapes."""
     t = train(cfg, overrides, mlp_settings(section(cfg, "mlp")), "mlp")
-    rows = write_run(out, t)
-    print(f"optlab: wrote trajectory.npz, runs.csv, mlp.png and loss.png to {out}")
+    rows, written = write_run(out, t)
+    names = ["trajectory.npz", "runs.csv", *(p.name for p in written)]
+    print(f"optlab: wrote {', '.join(names[:-1])} and {names[-1]} to {out}{_maps_note(t.job)}")
     print(summary(rows))
     return rows
 
@@ -230,7 +249,7 @@ def penalty(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     rows = []
     for lam in base.penalties:
         t = train(cfg, overrides, dataclasses.replace(base, penalty=lam), "penalty")
-        rows += write_run(out / f"penalty_{lam:g}", t, figures=False)
+        rows += write_run(out / f"penalty_{lam:g}", t, figures=False)[0]
     table = [{k: r[k] for k in PENALTY_COLUMNS} for r in rows]
     records.write_csv(out / "penalty.csv", table)
     (out / "penalty.md").write_text(markdown(table) + "\n")

@@ -16,7 +16,10 @@ from optlab.plots.contour import (
     draw_background,
     draw_minimizers,
     draw_paths,
+    draw_sweep_colorbar,
+    legend_texts,
     map_figure,
+    path_colors,
     unit_arrows,
 )
 from optlab.plots.scene import Scene
@@ -73,9 +76,15 @@ def animate(scene: Scene, frames: int = 60, dpi: int = 80) -> Movie:
     runs = scene.drawable("animation")
     draw_paths(ax, scene, runs, alpha=0.25)
     draw_minimizers(ax, scene)
-    colors = [style.color(scene.labels[r]) for r in runs]
-    for r, text in zip(runs, style.legend_labels([scene.labels[r] for r in runs]), strict=True):
-        ax.plot([], [], "-o", color=style.color(scene.labels[r]), mec="black", lw=2.2, label=text)
+    colors = path_colors(scene, runs)
+    looks = style.looks([scene.labels[r] for r in runs]) if runs else {}
+    lines = [looks[style.group_label(scene.labels[r])] for r in runs]
+    texts = legend_texts(scene, [scene.labels[r] for r in runs])
+    for c, look, text in zip(colors, lines, texts, strict=True):
+        shown = "0.35" if scene.sweep is not None else c
+        ax.plot([], [], marker="o", color=shown, mec="black", lw=look.lw, ls=look.ls, label=text)
+    if scene.sweep is not None and runs:
+        draw_sweep_colorbar(fig, ax, scene)
     grads = [np.asarray(scene.grads[r], dtype=float) for r in runs] if scene.grads else []
     if grads:
         arrow_entry(ax, "−∇f at the current point")
@@ -95,8 +104,8 @@ def animate(scene: Scene, frames: int = 60, dpi: int = 80) -> Movie:
     top.set_axis_off()
     spans = (float(np.ptp(scene.X)), float(np.ptp(scene.Y)))
     trails = [
-        top.plot([], [], "-", color=c, lw=2.2, gid=scene.labels[r])[0]
-        for r, c in zip(runs, colors, strict=True)
+        top.plot([], [], color=c, lw=k.lw, ls=k.ls, zorder=k.zorder, gid=scene.labels[r])[0]
+        for r, c, k in zip(runs, colors, lines, strict=True)
     ]
     heads = [top.plot([], [], "o", color=c, mec="black", ms=8)[0] for c in colors]
     zero = np.zeros(len(runs))

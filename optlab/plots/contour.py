@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.axes import Axes
-from matplotlib.colors import LogNorm
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Colormap, ListedColormap, LogNorm, Normalize
 from matplotlib.contour import QuadContourSet
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, LogLocator
@@ -62,16 +64,21 @@ def equal_aspect(scene: Scene) -> bool:
 def map_figure(scene: Scene) -> Figure:
     """A figure for a map of `scene`, its height fitted to the view's aspect (no empty bands)."""
     ratio = np.ptp(scene.Y) / np.ptp(scene.X) if equal_aspect(scene) else 1.0
-    return style.figure(7.0, float(np.clip(4.3 * ratio + 1.3, 3.5, 8.0)))
+    below = 0.9 if scene.sweep is not None else 0.0  # the sweep's colorbar under the map
+    return style.figure(7.0, float(np.clip(4.3 * ratio + 1.3, 3.5, 8.0)) + below)
+
+
+BACKGROUND = "viridis"  # the surface's colors; grays when the paths are colored by a sweep
+SWEEP_COLORS = ListedColormap(colormaps["plasma"](np.linspace(0.0, 0.85, 256)), "plasma_dark")
 
 
 def draw_background(fig: Figure, ax: Axes, scene: Scene) -> QuadContourSet:
-    """Filled log-spaced contours of Z − floor with thin level lines and a colorbar."""
+    """Filled log-spaced contours of Z − floor with thin level lines and a colorbar (in grays
+    when a sweep colors the paths, so that the two colormaps cannot be confused)."""
     levels, floor = log_levels(scene.Z, scene.f_min)
     gap = np.ma.masked_invalid(np.clip(scene.Z - floor, levels[0], None))
-    cs = ax.contourf(
-        scene.X, scene.Y, gap, levels=levels, norm=LogNorm(), cmap="viridis", extend="min"
-    )
+    cmap = "Greys" if scene.sweep is not None else BACKGROUND
+    cs = ax.contourf(scene.X, scene.Y, gap, levels=levels, norm=LogNorm(), cmap=cmap, extend="min")
     ax.contour(scene.X, scene.Y, gap, levels=levels[::2], colors="k", linewidths=0.3, alpha=0.35)
     few = np.log10(levels[-1] / levels[0]) < 4  # few decades: label 1, 2, 5 × 10^k plainly
     fig.colorbar(
@@ -123,19 +130,66 @@ def draw_minimizers(ax: Axes, scene: Scene) -> None:
     """Gold stars at the known minimizers inside the view."""
     m = scene.visible_minimizers()
     if len(m):
-        ax.plot(*m.T, "*", color="gold", mec="black", ms=16, label="minimizer", zorder=5.5)
+        ax.plot(*m.T, "*", color="gold", mec="black", ms=16, label="minimizer", zorder=MINIMIZER_Z)
+
+
+MINIMIZER_Z = 7  # the minimizer stars above every path and its start and end markers
+
+
+def sweep_coloring(scene: Scene) -> tuple[Colormap, Normalize]:
+    """The colormap and norm of `scene.sweep`'s values (log for a logspace axis)."""
+    v = scene.sweep.values
+    norm = LogNorm if scene.sweep.log else Normalize
+    return SWEEP_COLORS, norm(float(v.min()), float(v.max()))
+
+
+def path_colors(scene: Scene, runs: Sequence[int]) -> list:
+    """Each run's color: its value of the sweep on the sweep's colormap, else its optimizer's."""
+    if scene.sweep is None:
+        return [style.color(scene.labels[r]) for r in runs]
+    cmap, norm = sweep_coloring(scene)
+    return [cmap(norm(scene.sweep.values[r])) for r in runs]
+
+
+def draw_sweep_colorbar(fig: Figure, ax: Axes, scene: Scene) -> None:
+    """A horizontal colorbar under the map naming the swept hyperparameter (and its log scale)."""
+    cmap, norm = sweep_coloring(scene)
+    scale = " (log scale)" if scene.sweep.log else ""
+    fig.colorbar(
+        ScalarMappable(norm=norm, cmap=cmap),
+        ax=ax,
+        orientation="horizontal",
+        location="bottom",
+        shrink=0.8,
+        pad=0.02,
+        aspect=40,
+        label=f"path color: {scene.sweep.name}{scale}",
+    )
+
+
+def legend_texts(scene: Scene, labels: Sequence[str]) -> list[str | None]:
+    """Per run, its legend text (`style.legend_labels`), naming the sweep that colors it."""
+    texts = style.legend_labels(labels)
+    if scene.sweep is None:
+        return texts
+    return [None if t is None else f"{t}: color = {scene.sweep.name}" for t in texts]
 
 
 def draw_paths(ax: Axes, scene: Scene, runs: Sequence[int], alpha: float = 1.0) -> None:
-    """Each run's finite points as a line in its optimizer's color, start ○ and end ✕ marked."""
-    widths = np.linspace(2.8, 1.3, max(len(runs), 1))  # earlier runs wider: overlaps stay visible
-    texts = style.legend_labels([scene.labels[r] for r in runs])
-    for r, lw, text in zip(runs, widths, texts, strict=True):
+    """Each run's finite points as a line, start ○ and end ✕ marked: in its optimizer's color and
+    its group's Look (`style.looks`), or colored by the sweep's value."""
+    labels = [scene.labels[r] for r in runs]
+    looks = style.looks(labels) if runs else {}
+    texts = legend_texts(scene, labels)
+    for r, c, text in zip(runs, path_colors(scene, runs), texts, strict=True):
         label = scene.labels[r]
+        look = looks[style.group_label(label)]
         p = style.finite_path(np.asarray(scene.paths[r]))
-        c = style.color(label)
-        legend = text if alpha == 1 else None
-        ax.plot(*p.T, "-", color=c, lw=lw, alpha=alpha, label=legend, zorder=4, gid=label)
+        kw = {"lw": look.lw, "ls": look.ls, "zorder": look.zorder, "alpha": alpha}
+        ax.plot(*p.T, color=c, gid=label, **kw)
+        if text is not None and alpha == 1:
+            shown = "0.35" if scene.sweep is not None else c
+            ax.plot([], [], color=shown, label=text, **kw)
         ax.plot(*p[0], "o", color=c, mec="white", ms=7, alpha=alpha, zorder=5)
         ax.plot(*p[-1], "X", color=c, mec="black", ms=8, alpha=alpha, zorder=6)
     if runs and alpha == 1:
@@ -155,7 +209,10 @@ def render(scene: Scene, quiver: bool = False) -> Figure:
     draw_background(fig, ax, scene)
     if quiver and scene.field is not None:
         draw_field(ax, scene)
-    draw_paths(ax, scene, scene.drawable("contour"))
+    runs = scene.drawable("contour")
+    draw_paths(ax, scene, runs)
+    if scene.sweep is not None and runs:
+        draw_sweep_colorbar(fig, ax, scene)
     draw_minimizers(ax, scene)
     style.legend(ax)
     return fig

@@ -3,11 +3,43 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from optlab.plots.style import log
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A swept hyperparameter that colors the paths: its name, each drawn run's value (R,), and
+    whether its values are spaced evenly in log (then the colormap is too)."""
+
+    name: str
+    values: np.ndarray
+    log: bool = False
+
+
+def geometric(values: np.ndarray) -> bool:
+    """True when the distinct `values` are positive and evenly spaced in log (a logspace axis);
+    two values (evenly spaced either way) count when they are a decade or more apart."""
+    v = np.unique(np.asarray(values, dtype=float))
+    if len(v) < 2 or v[0] <= 0:
+        return False
+    steps = np.diff(np.log(v))
+    if len(v) == 2:
+        return bool(steps[0] >= np.log(10) * (1 - 1e-9))
+    return bool(np.allclose(steps, steps[0], rtol=1e-6))
+
+
+def sweep(axes: Mapping[str, np.ndarray], runs: np.ndarray) -> Sweep | None:
+    """The first of `axes` (name -> value per run) that varies among `runs`, as a Sweep of those
+    runs, or None when none varies."""
+    for name, values in axes.items():
+        v = np.asarray(values, dtype=float)[runs]
+        if len(np.unique(v)) > 1:
+            return Sweep(name, v, geometric(v))
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,7 +49,8 @@ class Scene:
     `paths[r]` (T+1, 2) are run r's points in plane coordinates (NaN rows where not finite),
     `heights[r]` (T+1,) f at those plane points, `grads[r]` (T+1, 2) the recorded gradient
     projected on the plane; `minimizers` (k, 2) the known minimizers lying on the plane;
-    `field` = (A, B, Ga, Gb) the restricted gradient on a coarse grid, for the quiver.
+    `field` = (A, B, Ga, Gb) the restricted gradient on a coarse grid, for the quiver;
+    `sweep` a swept hyperparameter coloring the paths (one optimizer, many values).
     """
 
     X: np.ndarray
@@ -33,6 +66,7 @@ class Scene:
     axis_names: tuple[str, str] = ("x", "y")
     field: tuple[np.ndarray, ...] | None = None
     note: str = ""
+    sweep: Sweep | None = None
 
     @property
     def heading(self) -> str:

@@ -7,6 +7,7 @@ import zlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -75,10 +76,14 @@ def release(fig: Figure) -> None:
     fig.clear()
 
 
+LEGEND_Z = 10  # the legend above every path and marker
+
+
 def legend(ax: Axes) -> None:
-    """The project's legend: small, translucent, placed where it hides the least data."""
+    """The project's legend: small, translucent, placed where it hides the least data, drawn
+    above every path."""
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", fontsize=8, framealpha=0.85)
+        ax.legend(loc="best", fontsize=8, framealpha=0.85).set_zorder(LEGEND_Z)
 
 
 def finite_path(points: np.ndarray) -> np.ndarray:
@@ -101,6 +106,33 @@ def legend_labels(labels: Sequence[str]) -> list[str | None]:
         out.append(None if g in seen else g if counts[g] == 1 else f"{g} ({counts[g]} runs)")
         seen.add(g)
     return out
+
+
+class Look(NamedTuple):
+    """How a group's paths are drawn: line width (points), dash pattern, and drawing order."""
+
+    lw: float
+    ls: str | tuple
+    zorder: float
+
+
+PATH_Z = 4.0  # paths above the contours, below the markers
+WIDEST, THINNEST, LONE = 4.5, 2.0, 2.0
+DASHES = ("-", (0, (5.0, 2.5)), (0, (2.0, 1.5)), (0, (5.0, 2.0, 1.5, 2.0)))
+
+
+def looks(labels: Sequence[str]) -> dict[str, Look]:
+    """Per optimizer group of `labels`, in order: its Look. Groups are drawn bottom to top from
+    the widest solid line to thinner dashed and dotted ones, so a path lying exactly on another
+    group's leaves the lower one visible on both sides and between the dashes."""
+    groups = list(dict.fromkeys(group_label(lb) for lb in labels))
+    if len(groups) == 1:
+        return {groups[0]: Look(LONE, "-", PATH_Z)}
+    widths = np.linspace(WIDEST, THINNEST, len(groups))
+    return {
+        g: Look(float(w), DASHES[k % len(DASHES)], PATH_Z + k / 100)
+        for k, (g, w) in enumerate(zip(groups, widths, strict=True))
+    }
 
 
 CEILING = 1e100  # log axes: larger finite values sit on the top edge (matplotlib's ticks overflow)

@@ -6,9 +6,18 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from optlab.plots import style
-from optlab.plots.contour import gap_label, log_levels, start_end_entries
+from optlab.plots.contour import (
+    BACKGROUND,
+    draw_sweep_colorbar,
+    gap_label,
+    legend_texts,
+    log_levels,
+    path_colors,
+    start_end_entries,
+)
 from optlab.plots.scene import Scene
 
 ZSCALES = ("auto", "log", "linear")
@@ -50,11 +59,12 @@ def render(scene: Scene, zscale: str = "auto") -> Figure:
     fig = style.figure(8.0, 6.0)
     ax = fig.add_subplot(projection="3d", computed_zorder=False)  # paths drawn above the mesh
     lo = float(Zp.min())
+    cmap = "Greys" if scene.sweep is not None else BACKGROUND  # paths colored by the sweep
     ax.plot_surface(
         scene.X,
         scene.Y,
         Zp,
-        cmap="viridis",
+        cmap=cmap,
         rcount=70,
         ccount=70,
         linewidth=0,
@@ -69,29 +79,25 @@ def render(scene: Scene, zscale: str = "auto") -> Figure:
         levels=15,
         zdir="z",
         offset=lo,
-        cmap="viridis",
+        cmap=cmap,
         linewidths=0.6,
         zorder=0,
     )
     runs = scene.drawable("surface3d")
-    for r, text in zip(runs, style.legend_labels([scene.labels[r] for r in runs]), strict=True):
+    labels = [scene.labels[r] for r in runs]
+    looks = style.looks(labels) if runs else {}
+    texts = legend_texts(scene, labels)
+    for r, c, text in zip(runs, path_colors(scene, runs), texts, strict=True):
         label = scene.labels[r]
         ok = np.all(np.isfinite(scene.paths[r]), axis=-1) & np.isfinite(scene.heights[r])
         p, h = np.asarray(scene.paths[r])[ok], z(scene.heights[r][ok])
         if not len(p):
             continue
-        c = style.color(label)
-        ax.plot(
-            p[:, 0],
-            p[:, 1],
-            h,
-            "-",
-            color=c,
-            lw=2.0,
-            zorder=5,
-            gid=label,
-            label=text,
-        )
+        look = looks[style.group_label(label)]
+        ax.plot(p[:, 0], p[:, 1], h, color=c, lw=look.lw, ls=look.ls, zorder=5, gid=label)
+        if text is not None:
+            shown = "0.35" if scene.sweep is not None else c
+            ax.plot([], [], [], color=shown, lw=look.lw, ls=look.ls, label=text)
         ax.plot(*p[0], h[0], "o", color=c, mec="white", ms=7, zorder=6)
         ax.plot(*p[-1], h[-1], "X", color=c, mec="black", ms=8, zorder=6)
     m = scene.visible_minimizers()
@@ -110,9 +116,13 @@ def render(scene: Scene, zscale: str = "auto") -> Figure:
         )
     if runs:
         start_end_entries(ax)
+    if runs and scene.sweep is not None:
+        draw_sweep_colorbar(fig, ax, scene)
     ax.set(xlabel=scene.axis_names[0], ylabel=scene.axis_names[1], zlabel=zlabel)
     ax.set_xlim(scene.X.min(), scene.X.max())
     ax.set_ylim(scene.Y.min(), scene.Y.max())
+    for axis in (ax.xaxis, ax.yaxis):  # the lowest ticks of x and y meet at the front corner
+        axis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10], prune="lower"))
     ax.set_zlim(lo, float(Zp.max()))
     ax.view_init(elev=38, azim=-125)
     ax.set_title(scene.heading, fontsize=10)
