@@ -99,8 +99,8 @@ def small(cmd: Command, out: Path) -> list[str]:
     multirun = "-m" in args or "--multirun" in args
     keys = {a.split("=", 1)[0].lstrip("+~") for a in args if "=" in a}
     extra = dict(SMALL)
-    if cmd.module == "optlab":
-        extra |= PICTURES
+    if cmd.module == "optlab":  # pictures only where the command asks for them, and small
+        extra |= PICTURES if "plots" in keys else {"plots": "[]"}
     args = [a for a in args if a.split("=", 1)[0] not in extra]
     args += [f"{k}={v}" for k, v in extra.items()]
     if "hydra.run.dir" not in keys and "hydra.sweep.dir" not in keys:
@@ -109,7 +109,10 @@ def small(cmd: Command, out: Path) -> list[str]:
 
 
 ALL = [c for page in PAGES for c in commands(page)[0]]
-UNIQUE = list({(c.module, c.args): c for c in reversed(ALL)}.values())[::-1]  # first of each
+UNIQUE: list[Command] = []  # each command once, where it first appears
+for _c in ALL:
+    if all((u.module, u.args) != (_c.module, _c.args) for u in UNIQUE):
+        UNIQUE.append(_c)
 
 
 def test_pages_have_commands_and_skips_say_why():
@@ -134,12 +137,17 @@ def test_block_parser_joins_continuations_and_honours_skips(tmp_path):
     assert [(c.line, c.module, c.args) for c in run] == [(3, "optlab", ("a=1", "b=[1, 2]"))]
     assert skipped == [(9, "needs a SLURM cluster")]
     out = tmp_path / "out"
-    assert small(run[0], out) == [
-        "a=1",
-        "b=[1, 2]",
+    assert small(run[0], out) == ["a=1", "b=[1, 2]", "steps=5", "plots=[]", f"hydra.run.dir={out}"]
+    drawn = Command("p.md", 1, "optlab", ("-m", "plots=[loss]", "steps=100", "results=~/s.db"))
+    assert small(drawn, out) == [
+        "-m",
+        "plots=[loss]",
+        "results=~/s.db",  # optlab expands it (and so would bash)
         *(f"{k}={v}" for k, v in (SMALL | PICTURES).items()),
-        f"hydra.run.dir={out}",
+        f"hydra.sweep.dir={out}",
     ]
+    report = Command("p.md", 1, "optlab.report", ("~/s.db", "--out", "r/"))
+    assert small(report, out) == [f"{Path.home()}/s.db", "--out", "r/"]
 
 
 RUNNER = r"""
@@ -149,7 +157,7 @@ results = []
 for module, args, cwd in jobs:
     os.chdir(cwd)
     sys.argv = [module, *args]
-    t0, code = time.perf_counter(), 0
+    t0, c0, code = time.perf_counter(), time.process_time(), 0
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     except SystemExit as e:
@@ -157,8 +165,9 @@ for module, args, cwd in jobs:
     except BaseException:
         traceback.print_exc()
         code = 1
-    results.append({"code": code, "seconds": round(time.perf_counter() - t0, 2)})
-    print(f"[docs] {code} {results[-1]['seconds']:7.2f}s python -m {module} {' '.join(args)}",
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    results.append({"code": code, "seconds": round(wall, 2), "cpu": round(cpu, 2)})
+    print(f"[docs] exit {code} {wall:6.1f}s wall {cpu:6.1f}s cpu: python -m {module} {' '.join(args)}",
           file=sys.stderr, flush=True)
     with open(report, "w") as f:
         json.dump(results, f)
