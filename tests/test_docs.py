@@ -67,6 +67,17 @@ def bash_blocks(text: str) -> list[tuple[int, list[str], str | None]]:
     return blocks
 
 
+def _segments(words: list[str]) -> list[list[str]]:
+    """A shell line's commands: its words split at `&&`."""
+    out: list[list[str]] = [[]]
+    for w in words:
+        if w == "&&":
+            out.append([])
+        else:
+            out[-1].append(w)
+    return out
+
+
 def commands(path: Path, root: Path = ROOT) -> tuple[list[Command], list[tuple[int, str]]]:
     """The `python -m optlab...` lines of a page to run, and (line, reason) of skipped blocks."""
     run, skipped = [], []
@@ -81,9 +92,9 @@ def commands(path: Path, root: Path = ROOT) -> tuple[list[Command], list[tuple[i
             if joined.endswith("\\"):
                 joined = joined[:-1] + " "
                 continue
-            words = shlex.split(joined, comments=True)
-            if words[:2] == ["python", "-m"] and words[2].split(".")[0] == "optlab":
-                run.append(Command(rel, number, words[2], tuple(words[3:])))
+            for words in _segments(shlex.split(joined, comments=True)):
+                if words[:2] == ["python", "-m"] and words[2].split(".")[0] == "optlab":
+                    run.append(Command(rel, number, words[2], tuple(words[3:])))
             joined, number = "", first + k + 1
     return run, skipped
 
@@ -91,9 +102,9 @@ def commands(path: Path, root: Path = ROOT) -> tuple[list[Command], list[tuple[i
 def small(cmd: Command, out: Path) -> list[str]:
     """The command's arguments with few steps, small pictures and its output under `out`.
 
-    `~` is expanded as the shell would; non-Hydra modules (`optlab.report`) keep their arguments.
+    Non-Hydra modules (`optlab.report`) keep their arguments.
     """
-    args = [os.path.expanduser(a) if a.startswith("~") else a for a in cmd.args]
+    args = list(cmd.args)
     if cmd.module not in HYDRA_MODULES:
         return args
     multirun = "-m" in args or "--multirun" in args
@@ -101,6 +112,7 @@ def small(cmd: Command, out: Path) -> list[str]:
     extra = dict(SMALL)
     if cmd.module == "optlab":  # pictures only where the command asks for them, and small
         extra |= PICTURES if "plots" in keys else {"plots": "[]"}
+        extra |= {} if "diagnostics" in keys else {"diagnostics": "false"}
     args = [a for a in args if a.split("=", 1)[0] not in extra]
     args += [f"{k}={v}" for k, v in extra.items()]
     if "hydra.run.dir" not in keys and "hydra.sweep.dir" not in keys:
@@ -113,6 +125,25 @@ UNIQUE: list[Command] = []  # each command once, where it first appears
 for _c in ALL:
     if all((u.module, u.args) != (_c.module, _c.args) for u in UNIQUE):
         UNIQUE.append(_c)
+CHUNKS = 4  # child processes (pytest -n auto spreads them over the cores)
+
+
+def weight(cmd: Command) -> int:
+    """A rough cost: a sweep or a neural network costs about three single runs."""
+    heavy = {"-m", "experiment=mlp", "experiment=saliency", "experiment=penalty"}
+    return 3 if heavy & set(cmd.args) else 1
+
+
+def chunk(cmds: list[Command], n: int) -> list[list[Command]]:
+    """`cmds` in `n` groups of whole pages (a page's commands may build on each other), balanced."""
+    pages: dict[str, list[Command]] = {}
+    for c in cmds:
+        pages.setdefault(c.page, []).append(c)
+    groups: list[list[Command]] = [[] for _ in range(n)]
+    cost = {p: sum(map(weight, cs)) for p, cs in pages.items()}
+    for page in sorted(pages, key=lambda p: (-cost[p], p)):
+        min(groups, key=lambda g: sum(map(weight, g))).extend(pages[page])
+    return [sorted(g, key=cmds.index) for g in groups]
 
 
 def test_pages_have_commands_and_skips_say_why():
@@ -127,27 +158,38 @@ def test_pages_have_commands_and_skips_say_why():
 def test_block_parser_joins_continuations_and_honours_skips(tmp_path):
     page = tmp_path / "p.md"
     page.write_text(
-        "```bash\npip install x\npython -m optlab a=1 \\\n    'b=[1, 2]'   # note\n```\n\n"
+        "```bash\npip install x && python -m optlab.explore\npython -m optlab a=1 \\\n    'b=[1, 2]'   # note\n```\n\n"
         "<!-- skip-run: needs a SLURM cluster -->\n```bash\npython -m optlab -m c=1\n```\n"
         "```text\npython -m optlab d=1\n```\n"
     )
     blocks = bash_blocks(page.read_text())
     assert [(b[0], b[2]) for b in blocks] == [(2, None), (9, "needs a SLURM cluster")]
     run, skipped = commands(page, tmp_path)
-    assert [(c.line, c.module, c.args) for c in run] == [(3, "optlab", ("a=1", "b=[1, 2]"))]
+    assert [(c.line, c.module, c.args) for c in run] == [
+        (2, "optlab.explore", ()),
+        (3, "optlab", ("a=1", "b=[1, 2]")),
+    ]
     assert skipped == [(9, "needs a SLURM cluster")]
     out = tmp_path / "out"
-    assert small(run[0], out) == ["a=1", "b=[1, 2]", "steps=5", "plots=[]", f"hydra.run.dir={out}"]
+    assert small(run[1], out) == [
+        "a=1",
+        "b=[1, 2]",
+        "steps=5",
+        "plots=[]",
+        "diagnostics=false",
+        f"hydra.run.dir={out}",
+    ]
     drawn = Command("p.md", 1, "optlab", ("-m", "plots=[loss]", "steps=100", "results=~/s.db"))
     assert small(drawn, out) == [
         "-m",
         "plots=[loss]",
         "results=~/s.db",  # optlab expands it (and so would bash)
         *(f"{k}={v}" for k, v in (SMALL | PICTURES).items()),
+        "diagnostics=false",
         f"hydra.sweep.dir={out}",
     ]
     report = Command("p.md", 1, "optlab.report", ("~/s.db", "--out", "r/"))
-    assert small(report, out) == [f"{Path.home()}/s.db", "--out", "r/"]
+    assert small(report, out) == ["~/s.db", "--out", "r/"]  # the runner expands ~/ like bash
 
 
 RUNNER = r"""
@@ -156,7 +198,7 @@ jobs, report = json.loads(sys.argv[1]), sys.argv[2]
 results = []
 for module, args, cwd in jobs:
     os.chdir(cwd)
-    sys.argv = [module, *args]
+    sys.argv = [module, *(os.path.expanduser(a) if a.startswith("~/") else a for a in args)]
     t0, c0, code = time.perf_counter(), time.process_time(), 0
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
@@ -174,11 +216,21 @@ for module, args, cwd in jobs:
 """
 
 
+def test_chunks_keep_pages_whole_and_cover_every_command():
+    groups = chunk(UNIQUE, CHUNKS)
+    assert sorted(str(c) for g in groups for c in g) == sorted(map(str, UNIQUE))
+    loads = [sum(map(weight, g)) for g in groups]
+    assert all(groups) and max(loads) <= 1.5 * min(loads), loads
+    homes = [{c.page for c in g} for g in groups]
+    assert all(not (a & b) for i, a in enumerate(homes) for b in homes[i + 1 :])
+
+
 @pytest.mark.slow
-def test_every_command_of_the_manual_runs(tmp_path):
-    pytest.importorskip("sklearn")  # experiment=mlp & co. need the [ml] extra, part of [test]
+@pytest.mark.parametrize("part", range(CHUNKS))
+def test_every_command_of_the_manual_runs(part, tmp_path):
+    todo = chunk(UNIQUE, CHUNKS)[part]
     jobs = []
-    for i, cmd in enumerate(UNIQUE):
+    for i, cmd in enumerate(todo):
         cwd = tmp_path / f"cmd{i:03d}"
         cwd.mkdir()
         jobs.append((cmd.module, small(cmd, cwd / "out"), str(cwd)))
@@ -203,10 +255,10 @@ def test_every_command_of_the_manual_runs(tmp_path):
     results = json.loads(report.read_text()) if report.exists() else []
     failed = [
         f"{cmd} -> exit {r['code']}"
-        for cmd, r in zip(UNIQUE, results, strict=False)
+        for cmd, r in zip(todo, results, strict=False)
         if r["code"] != 0
     ]
-    assert len(results) == len(UNIQUE) and not failed, "\n".join([*failed, proc.stderr[-6000:]])
+    assert len(results) == len(todo) and not failed, "\n".join([*failed, proc.stderr[-6000:]])
 
 
 def _hooks():
@@ -305,3 +357,25 @@ def test_every_picture_is_made_by_a_command_its_page_shows():
         texts = [(ROOT / p).read_text(encoding="utf-8") for p in sorted(pages)]
         for image in images:  # ... and a page that shows the command shows its pictures
             assert any(f"images/{image})" in t for t in texts), f"{pages} do not show {image}"
+
+
+@pytest.mark.slow
+def test_site_builds_strictly_with_its_generated_pages(tmp_path):
+    site = tmp_path / "site"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        env=os.environ | {"NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    config = (site / "configuration" / "index.html").read_text()
+    text = (ROOT / "conf" / "config.yaml").read_text()
+    assert all(f"<code>{k.path}</code>" in config for s in _hooks().parse(text) for k in s.keys)
+    rates = (site / "studies" / "rates" / "index.html").read_text()
+    assert 'src="rates.png"' in rates and (site / "studies" / "rates" / "rates.png").is_file()
+    api = (site / "api" / "engine" / "index.html").read_text()
+    assert 'id="optlab.engine.run"' in api  # the docstrings made it in
+    assert not (site / "hooks.py").exists()
