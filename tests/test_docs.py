@@ -27,6 +27,11 @@ SKIP = re.compile(r"^<!--\s*skip-run:\s*(?P<reason>.*?)\s*-->$")
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>\S*)")
 SMALL = {"steps": "5"}  # every run: a few steps ...
 HYDRA_MODULES = ("optlab", "optlab.explore")
+NETWORKS = {  # ... and small checks of the networks (every ML experiment has the mlp keys)
+    "mlp": {"mlp.landscape_grid": "5"},
+    "penalty": {"mlp.landscape_grid": "5"},
+    "saliency": {"mlp.landscape_grid": "5", "saliency.draws": "2"},
+}
 PICTURES = {"plot_options.resolution": "16", "plot_options.dpi": "30", "plot_options.frames": "3"}
 
 
@@ -113,6 +118,8 @@ def small(cmd: Command, out: Path) -> list[str]:
     if cmd.module == "optlab":  # pictures only where the command asks for them, and small
         extra |= PICTURES if "plots" in keys else {"plots": "[]"}
         extra |= {} if "diagnostics" in keys else {"diagnostics": "false"}
+        for experiment, small_keys in NETWORKS.items():
+            extra |= small_keys if f"experiment={experiment}" in args else {}
     args = [a for a in args if a.split("=", 1)[0] not in extra]
     args += [f"{k}={v}" for k, v in extra.items()]
     if "hydra.run.dir" not in keys and "hydra.sweep.dir" not in keys:
@@ -189,16 +196,23 @@ def test_block_parser_joins_continuations_and_honours_skips(tmp_path):
         f"hydra.sweep.dir={out}",
     ]
     report = Command("p.md", 1, "optlab.report", ("~/s.db", "--out", "r/"))
-    assert small(report, out) == ["~/s.db", "--out", "r/"]  # the runner expands ~/ like bash
+    assert small(report, out) == ["~/s.db", "--out", "r/"]  # the runner expands ~/ as bash does
 
 
 RUNNER = r"""
-import json, os, runpy, sys, time, traceback
+import json, os, re, runpy, sys, time, traceback
 jobs, report = json.loads(sys.argv[1]), sys.argv[2]
 results = []
+
+
+def tilde(arg):  # as bash expands ~/ at the start of a word and after NAME=
+    m = re.match(r"([A-Za-z_][A-Za-z0-9_]*=)?~/", arg)
+    return arg if m is None else (m[1] or "") + os.path.expanduser(arg[len(m[1] or "") :])
+
+
 for module, args, cwd in jobs:
     os.chdir(cwd)
-    sys.argv = [module, *(os.path.expanduser(a) if a.startswith("~/") else a for a in args)]
+    sys.argv = [module, *map(tilde, args)]
     t0, c0, code = time.perf_counter(), time.process_time(), 0
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
@@ -243,6 +257,9 @@ def test_every_command_of_the_manual_runs(part, tmp_path):
         "HOME": str(tmp_path),  # `results=~/zoo.sqlite` stays in the temporary directory
         "XDG_CACHE_HOME": cache,  # ... while the compilation cache stays warm
         "CI": "1",
+        # one thread per child: the chunks run side by side (pytest -n auto), as joblib jobs do
+        "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen=false",
+        "OMP_NUM_THREADS": "1",
     }
     proc = subprocess.run(
         [sys.executable, "-c", RUNNER, json.dumps(jobs), str(report)],
