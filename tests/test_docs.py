@@ -1,8 +1,10 @@
 """The manual cannot rot: its commands run, its pictures' commands are its own, its config page is whole.
 
 Every line of a fenced ```bash block of README.md and docs/**/*.md that starts with
-`python -m optlab` is run with a few steps (in one child process, in-process one after another,
-in a temporary directory), unless the block is preceded by `<!-- skip-run: reason -->`.
+`python -m optlab` is run with a few steps, unless the block is preceded by
+`<!-- skip-run: reason -->`: in-process one after another in a few child processes, each page's
+commands in order in one temporary directory (as in one shell: a report may read the store a sweep
+above it wrote), with HOME there too.
 """
 
 from __future__ import annotations
@@ -245,9 +247,9 @@ def test_every_command_of_the_manual_runs(part, tmp_path):
     todo = chunk(UNIQUE, CHUNKS)[part]
     jobs = []
     for i, cmd in enumerate(todo):
-        cwd = tmp_path / f"cmd{i:03d}"
-        cwd.mkdir()
-        jobs.append((cmd.module, small(cmd, cwd / "out"), str(cwd)))
+        cwd = tmp_path / cmd.page.replace("/", "_")  # one directory per page, as in one shell
+        cwd.mkdir(exist_ok=True)
+        jobs.append((cmd.module, small(cmd, cwd / f"out{i:03d}"), str(cwd)))
     report = tmp_path / "report.json"
     cache = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
     env = os.environ | {
