@@ -15,7 +15,7 @@ from optlab.errors import UserError
 from optlab.surfaces import table
 from optlab.surfaces.instances import orthogonal
 
-DOC = table.Path(__file__).resolve().parent.parent / "README.md"
+DOC = table.Path(__file__).resolve().parent.parent / "docs" / "surfaces.md"
 
 
 def traces(fn):
@@ -174,7 +174,7 @@ def test_docs_table_is_generated_from_the_code():
     text = DOC.read_text()
     block = text.split(table.START, 1)[1].split(table.END, 1)[0]
     assert block == "\n" + table.markdown(), (
-        "run: python -m optlab.surfaces.table --write " + DOC.name
+        "run: python -m optlab.surfaces.table --write docs/" + DOC.name
     )
 
 

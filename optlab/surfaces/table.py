@@ -1,6 +1,6 @@
 """The catalog as a Markdown table, generated from the code so that it cannot drift from it.
 
-`python -m optlab.surfaces.table` prints it; `--write README.md` replaces the block between
+`python -m optlab.surfaces.table` prints it; `--write docs/surfaces.md` replaces the block between
 `<!-- surfaces:start -->` and `<!-- surfaces:end -->` in that file.
 """
 
