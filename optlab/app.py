@@ -18,6 +18,7 @@ from optlab import (
     devices,
     engine,
     landscape,
+    noise,
     plots,
     progress,
     records,
@@ -202,6 +203,7 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     wall = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
     final = calculus.point_checks(job.surface, traj.final_params)
+    final |= noise.columns(job.surface, job.noise, traj.grad_evals)
     rows = records.write(out, job, traj, extra=final)
     kw = {"targets": opts.targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
     keep(store, key, results.rows_for(job, traj, **kw) if store else [], opts, out)

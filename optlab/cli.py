@@ -13,7 +13,7 @@ from optlab.config import conf_dir
 from optlab.errors import UserError, unknown
 from optlab.optimizers.registry import check_names
 
-GROUPS = ("surface", "optimizer", "experiment")
+GROUPS = ("surface", "optimizer", "noise", "experiment")
 LAUNCHERS = {  # hydra/launcher choice -> the plugin module that provides it (extra `sweep`)
     "joblib": "hydra_plugins.hydra_joblib_launcher",
     "submitit_slurm": "hydra_plugins.hydra_submitit_launcher",
@@ -45,7 +45,7 @@ def choices(group: str) -> list[str]:
 
 
 def precheck(argv: list[str]) -> None:
-    """Reject an unknown `surface=`/`optimizer=`/`experiment=` choice before Hydra composes.
+    """Reject an unknown `surface=`/`optimizer=`/`noise=`/`experiment=` choice before Hydra composes.
 
     Hydra's own message spans many lines; this one names the key, the value and the choices.
     Also: an override Hydra cannot parse, a launcher whose plugin is missing, and an unquoted
