@@ -47,7 +47,7 @@ def size(surface: Surface) -> int:
 
 def restrict(surface: Surface, index: jax.Array) -> Any:
     """x ↦ the surface's formula on the examples `index` only (a minibatch's mean loss)."""
-    params = surface.params | {k: surface.params[k][index] for k in DATA_KEYS}
+    params = surface.params | {k: jnp.asarray(surface.params[k])[index] for k in DATA_KEYS}
     return lambda x: surface.fn(x, **params)
 
 
