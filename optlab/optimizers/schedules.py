@@ -11,6 +11,7 @@ import optax
 
 from optlab.errors import UserError
 
+
 def inverse_time_decay(init_value: float, transition_steps: float = 1.0) -> optax.Schedule:
     """η_t = init_value / (1 + t / transition_steps) = η₀ / (t + t₀) with t₀ = transition_steps,
     η₀ = init_value·t₀: Robbins–Monro steps (Σ η_t = ∞, Σ η_t² < ∞) that beat a noise floor."""
