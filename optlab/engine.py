@@ -3,6 +3,20 @@
 The run axis is sharded over a 1-D device mesh; a grid too large for memory runs in chunks of
 runs, one after another; a progress bar sees the scan split into chunks of steps (no host sync
 inside a chunk). With the defaults a job is one compiled program called once.
+
+Noise (`run(..., noise=...)`): a pytree (numeric leaves traced, so changing σ never recompiles)
+with two methods,
+
+    observe(surface, key, x, value, grad) -> (value_seen, grad_seen)
+    value_fn(surface, key) -> Callable[[x], value_seen]
+
+At each step the optimizer's update receives only what the noise lets it see: `value_seen`,
+`grad_seen` at the iterate and `value_fn` for line searches. Everything recorded (loss, grad,
+grad_norm, diagnostics, stopping rules, status, target hits, evaluation counts) is the true f
+and ∇f at the iterate. Run r's key at step t (its global step index, 0 for the update leaving
+the start, not reset by `step_chunks`) is `fold_in(key(seeds[r]), t)` (`Group.seeds`, default
+0), split once into the keys of `observe` and of `value_fn`: a run's noise is the same alone,
+in a grid, in chunks and on any number of devices. `noise=None` compiles no random numbers.
 """
 
 from __future__ import annotations
@@ -32,15 +46,27 @@ DIAGNOSTICS = ("directional_derivative", "cos_to_negative_gradient", "curvature"
 # on any number of devices (tests/test_grid.py, tests/test_devices.py). The scalar code is ~10×
 # faster per step for a lone run: `run(..., lanes=1)` trades the bitwise identity for it.
 LANES = 2
-_FINAL = ("x", "value", "grad", "status", "steps", "evals")  # carry fields fetched at the end
+_FINAL = (
+    "x",
+    "value",
+    "grad",
+    "status",
+    "steps",
+    "evals",
+    "hit",
+    "hit_evals",
+)  # fetched at the end
+SHARED = ("targets", "record_steps")  # Trajectory fields shared by every run (no run axis)
 
 
 class Group(NamedTuple):
-    """Runs sharing one optimizer spec: per-run traced hyperparameters (R,) and starts (R, d)."""
+    """Runs sharing one optimizer spec: per-run traced hyperparameters (R,) and starts (R, d);
+    `seeds` (R,) ints in [0, 2³²) key each run's noise stream (None: 0; unused without noise)."""
 
     spec: Spec
     hparams: Mapping[str, Any]
     starts: Any
+    seeds: Any = None
 
 
 class Trajectory(NamedTuple):
@@ -54,6 +80,12 @@ class Trajectory(NamedTuple):
     With `record_every=k` the step axis keeps steps 0, k, 2k, …, T (`record_steps`) and
     diagnostics describe the update leaving each kept step; a field left out of `record` is None.
     `final_params` (R, d), `final_loss` and `final_grad_norm` (R,) hold the last state always.
+
+    Cost, counted inside the scan: for each of the K `targets` (thresholds on f − f*),
+    `hit_step` (R, K) is the first step t (0 = the start) with f − f* ≤ target (−1: never, or
+    f* unknown) and `hit_evals` (R, K, 3) the cumulative (f, ∇f, ∇²f) evaluation counts up to
+    and including that step (−1: never); `cum_f_evals`, `cum_grad_evals`, `cum_hessian_evals`
+    (R, T'+1) are the cumulative counts at the recorded steps.
     """
 
     params: Any
@@ -71,6 +103,12 @@ class Trajectory(NamedTuple):
     final_params: Any = None
     final_loss: Any = None
     final_grad_norm: Any = None
+    targets: Any = None
+    hit_step: Any = None
+    hit_evals: Any = None
+    cum_f_evals: Any = None
+    cum_grad_evals: Any = None
+    cum_hessian_evals: Any = None
     record_steps: Any = None
 
 
@@ -83,6 +121,9 @@ class _Carry(NamedTuple):
     steps: jax.Array
     evals: jax.Array  # (3,) int32: f, grad, hessian
     t: jax.Array  # steps simulated so far, taken or not (masks padding steps past the end)
+    hit: jax.Array  # (K,) int32: first step with f − f* ≤ target k (−1: not yet)
+    hit_evals: jax.Array  # (K, 3) int32: evals up to and including that step (−1: not yet)
+    seed: Any = None  # uint32 seed of the run's noise stream (None without noise)
 
 
 def _diagnose(f, x, step, grad):
@@ -104,21 +145,47 @@ def _converged(value, grad, tol_grad, f_target):
     return (jnp.linalg.norm(grad) < tol_grad) | (value < f_target)
 
 
-def _init(f, opt, x0, tol_grad, f_target) -> _Carry:
-    """The state before step 0: value and gradient at the start, optimizer state, status."""
+def _hits(c_hit, c_hit_evals, reached, step, evals):
+    """Record step `step` and `evals` for the targets first `reached` (K,) now."""
+    new = reached & (c_hit < 0)
+    return jnp.where(new, step, c_hit), jnp.where(new[:, None], evals, c_hit_evals)
+
+
+def _init(f, opt, x0, tol_grad, f_target, below) -> _Carry:
+    """The state before step 0: value and gradient at the start, optimizer state, status.
+
+    `below` (K,): the largest values that count as reaching each target (see `thresholds`).
+    """
     v0, g0 = jax.value_and_grad(f)(x0)
     finite0 = jnp.isfinite(v0) & jnp.all(jnp.isfinite(g0))
     status0 = jnp.where(
         finite0, jnp.where(_converged(v0, g0, tol_grad, f_target), CONVERGED, RUNNING), DIVERGED
     )
     one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
-    return _Carry(x0, v0, g0, opt.init(x0), status0, zero, jnp.stack([one, one, zero]), zero)
+    evals0 = jnp.stack([one, one, zero])
+    never = jnp.full(below.shape, -1, jnp.int32)
+    hit, hit_evals = _hits(
+        never, jnp.full((*below.shape, 3), -1, jnp.int32), finite0 & (v0 <= below), zero, evals0
+    )
+    return _Carry(x0, v0, g0, opt.init(x0), status0, zero, evals0, zero, hit, hit_evals)
 
 
-def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, diagnostics: bool):
+def _seen(f, noise, c: _Carry):
+    """What the optimizer sees at the iterate: (value, gradient, value_fn), noisy with `noise`."""
+    if noise is None:
+        return c.value, c.grad, f
+    k_obs, k_fn = jax.random.split(jax.random.fold_in(jax.random.key(c.seed), c.t))
+    value, grad = noise.observe(f, k_obs, c.x, c.value, c.grad)
+    return value, grad, noise.value_fn(f, k_fn)
+
+
+def _step(
+    f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, below, noise, diagnostics: bool
+):
     """One update; finished, diverged or padding (t ≥ total) runs are frozen by masking."""
     active = (c.status == RUNNING) & (c.t < total)
-    updates, state = opt.update(c.grad, c.opt_state, c.x, value=c.value, grad=c.grad, value_fn=f)
+    value, grad, value_fn = _seen(f, noise, c)
+    updates, state = opt.update(grad, c.opt_state, c.x, value=value, grad=grad, value_fn=value_fn)
     x = optax.apply_updates(c.x, updates)
     v, g = jax.value_and_grad(f)(x)
     finite = jnp.isfinite(v) & jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(g))
@@ -128,6 +195,7 @@ def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, diagnostics:
     keep = lambda new, old: jnp.where(take, new, old)  # noqa: E731
     one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
     evals = c.evals + take * (jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, zero]))
+    hit, hit_evals = _hits(c.hit, c.hit_evals, take & (v <= below), c.steps + 1, evals)
     new = _Carry(
         keep(x, c.x),
         keep(v, c.value),
@@ -137,6 +205,9 @@ def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, diagnostics:
         c.steps + take,
         evals,
         c.t + 1,
+        hit,
+        hit_evals,
+        c.seed,
     )
     out = {}
     if diagnostics:
@@ -144,21 +215,27 @@ def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, diagnostics:
     return new, out
 
 
-def _observe(c: _Carry, fields: tuple[str, ...]) -> dict[str, jax.Array]:
-    """The recorded fields of one state."""
+def _observe(c: _Carry, fields: tuple[str, ...], counted: bool) -> dict[str, jax.Array]:
+    """The recorded fields of one state (and its evaluation counts when they are `counted`)."""
     every = {"params": c.x, "loss": c.value, "grad": c.grad}
-    return {k: every[k] if k != "grad_norm" else jnp.linalg.norm(c.grad) for k in fields}
+    out = {k: every[k] if k != "grad_norm" else jnp.linalg.norm(c.grad) for k in fields}
+    return out | ({"evals": c.evals} if counted else {})
 
 
-def _advance(f, spec, opt, c, blocks, every, total, fields, diagnostics, tol_grad, f_target):
+def _advance(
+    f, spec, opt, c, blocks, every, total, fields, diagnostics, tol_grad, f_target, below, noise
+):
     """`blocks` × `every` steps as a nested scan, recording the state after each block."""
+    step = lambda c, diagnostics: _step(  # noqa: E731
+        f, spec, opt, c, total, tol_grad, f_target, below, noise, diagnostics
+    )
+    counted = spec.counts_extra_evals
 
     def block(c, _):
-        c, out = _step(f, spec, opt, c, total, tol_grad, f_target, diagnostics)
+        c, out = step(c, diagnostics)
         if every > 1:
-            silent = lambda _, c: _step(f, spec, opt, c, total, tol_grad, f_target, False)[0]  # noqa: E731
-            c = jax.lax.fori_loop(0, every - 1, silent, c)
-        return c, out | _observe(c, fields)
+            c = jax.lax.fori_loop(0, every - 1, lambda _, c: step(c, False)[0], c)
+        return c, out | _observe(c, fields, counted)
 
     return jax.lax.scan(block, c, length=blocks)
 
@@ -171,6 +248,9 @@ def _program(
     total,
     tol_grad,
     f_target,
+    below,
+    noise,
+    seeds,
     *,
     fresh,
     blocks,
@@ -182,14 +262,17 @@ def _program(
     """All groups, each vmapped over its runs: (final carries, records) per group.
 
     `fresh`: `states` are starts (R, d) and the records begin with step 0; else carries of an
-    earlier call, continued.
+    earlier call, continued. `seeds` (R,) per group key the runs' noise (None without noise).
     """
     carries, records = [], []
-    for spec, hp, s in zip(specs, hparams, states, strict=True):
+    for spec, hp, s, seed in zip(specs, hparams, states, seeds, strict=True):
 
-        def one(h, s, spec=spec):
+        def one(h, s, seed, spec=spec):
             opt = spec.build(h)
-            c0 = _init(surface, opt, s, tol_grad, f_target) if fresh else s
+            if fresh:
+                c0 = _init(surface, opt, s, tol_grad, f_target, below)._replace(seed=seed)
+            else:
+                c0 = s
             c, rec = _advance(
                 surface,
                 spec,
@@ -202,18 +285,18 @@ def _program(
                 diagnostics,
                 tol_grad,
                 f_target,
+                below,
+                noise,
             )
             if fresh:
-                rec |= {
-                    k: jnp.concatenate([v[None], rec[k]]) for k, v in _observe(c0, fields).items()
-                }
+                first = _observe(c0, fields, spec.counts_extra_evals)
+                rec |= {k: jnp.concatenate([v[None], rec[k]]) for k, v in first.items()}
             return c, rec
 
         # a hyperparameter shared by every run is a scalar, not mapped: Adam's b1**t is then one
         # power per step, not one per run
-        c, rec = jax.vmap(one, in_axes=({k: 0 if jnp.ndim(v) else None for k, v in hp.items()}, 0))(
-            hp, s
-        )
+        axes = {k: 0 if jnp.ndim(v) else None for k, v in hp.items()}
+        c, rec = jax.vmap(one, in_axes=(axes, 0, 0))(hp, s, seed)
         carries.append(c)
         records.append(rec)
     out = (tuple(carries), tuple(records))
@@ -234,12 +317,40 @@ def record_steps(steps: int, every: int) -> np.ndarray:
 
 
 def bytes_per_run(
-    dim: int, steps: int, every: int, fields: Sequence[str], diagnostics: bool, itemsize: int
+    dim: int,
+    steps: int,
+    every: int,
+    fields: Sequence[str],
+    diagnostics: bool,
+    itemsize: int,
+    counted: bool = False,
 ) -> int:
-    """Bytes of the per-step records of one run (the arrays that grow with the steps)."""
+    """Bytes of the per-step records of one run (the arrays that grow with the steps); `counted`:
+    the three int32 evaluation counts are recorded too (optimizers with extra evaluations)."""
     width = {"params": dim, "loss": 1, "grad": dim, "grad_norm": 1}
-    per_step = sum(width[k] for k in fields) + 3 * diagnostics
-    return (math.ceil(steps / every) + 1) * per_step * itemsize
+    per_step = (sum(width[k] for k in fields) + 3 * diagnostics) * itemsize + 12 * counted
+    return (math.ceil(steps / every) + 1) * per_step
+
+
+def thresholds(f_min: float | None, targets: Sequence[float], dtype: Any) -> np.ndarray:
+    """Per target t, the largest value v of `dtype` with float64(v) − f* ≤ t (−inf: f* unknown).
+
+    So the engine's test `f ≤ threshold`, made in the run's dtype, is exactly the host's test on
+    the recorded loss, f − f* ≤ t in float64.
+    """
+    dt = np.dtype(dtype)
+    out = np.full(len(targets), -np.inf, dt)
+    if f_min is None:
+        return out
+    reached = lambda v: np.float64(v) - f_min <= t  # noqa: E731
+    for k, t in enumerate(targets):
+        v = dt.type(f_min + t)
+        while not reached(v) and np.isfinite(v):
+            v = np.nextafter(v, dt.type(-np.inf))
+        while np.isfinite(v) and reached(up := np.nextafter(v, dt.type(np.inf))) and up != v:
+            v = up
+        out[k] = v
+    return out
 
 
 def auto_chunk(runs_bytes: int, devices: Sequence[jax.Device]) -> int:
@@ -284,6 +395,8 @@ def run(
     step_chunks: int = 1,
     on_chunk: Callable[[int], None] | None = None,
     lanes: int = LANES,
+    targets: Sequence[float] = (),
+    noise: Any = None,
 ) -> Trajectory:
     """Run every group for `steps` steps in one compiled program; return host (NumPy) arrays.
 
@@ -313,7 +426,10 @@ def run(
     per_call = math.ceil(blocks / step_chunks)
     calls = math.ceil(blocks / per_call)
     itemsize = np.dtype(dtype).itemsize
-    run_bytes = bytes_per_run(surface.dim, steps, record_every, fields, diagnostics, itemsize)
+    counted = any(g.spec.counts_extra_evals for g in groups)
+    run_bytes = bytes_per_run(
+        surface.dim, steps, record_every, fields, diagnostics, itemsize, counted
+    )
     sizes = [len(np.asarray(g.starts)) for g in groups]
     need, have = sum(sizes) * run_bytes, devices_.host_memory()
     if need > 0.8 * have:
@@ -335,7 +451,10 @@ def run(
         jax.device_put(np.int32(steps), whole),
         put(tol_grad, whole),
         put(f_target, whole),
+        jax.device_put(thresholds(surface.f_min, targets, dtype), whole),
+        None if noise is None else jax.device_put(_cast(noise, dtype), whole),
     )
+    seeds = [None if noise is None else _seeds(g) for g in groups]
     specs = tuple(g.spec for g in groups)
     static = dict(
         blocks=per_call,
@@ -358,9 +477,15 @@ def run(
         states = tuple(
             put(np.asarray(g.starts)[j], split) for g, j in zip(groups, idx, strict=True)
         )
+        keys = tuple(
+            None if k is None else jax.device_put(k[j], split)
+            for k, j in zip(seeds, idx, strict=True)
+        )
         pending = []
         for c in range(calls):  # dispatched ahead (async): the device never waits for the host
-            states, rec = program(shared[0], specs, hp, states, *shared[1:], fresh=c == 0, **static)
+            states, rec = program(
+                shared[0], specs, hp, states, *shared[1:], keys, fresh=c == 0, **static
+            )
             pending.append(rec)
         done = sum(min(w, max(r - i * w, 0)) for r, w in zip(sizes, widths, strict=True))
         parts = []
@@ -372,10 +497,38 @@ def run(
         ends = _fetch([{k: getattr(s, k) for k in _FINAL} for s in states])
         for g in range(len(groups)):
             recs[g].append(
-                {k: _join([p[g][k] for p in parts], 1, blocks + (k in fields)) for k in parts[0][g]}
+                {
+                    k: _join([p[g][k] for p in parts], 1, blocks + (k in (*fields, "evals")))
+                    for k in parts[0][g]
+                }
             )
             finals[g].append(ends[g])
-    return _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, record_every, dtype)
+    traj = _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, record_every, dtype)
+    return traj._replace(targets=np.asarray(targets, dtype=float))
+
+
+def _cast(tree: Any, dtype: Any) -> Any:
+    """`tree` with its floating-point leaves cast to `dtype` (integer leaves kept)."""
+    return jax.tree.map(
+        lambda a: np.asarray(a, dtype) if np.issubdtype(np.asarray(a).dtype, np.floating) else a,
+        tree,
+    )
+
+
+def _seeds(g: Group) -> np.ndarray:
+    """The runs' noise seeds (R,) as uint32 (default 0); a UserError outside [0, 2³²)."""
+    n = len(np.asarray(g.starts))
+    seeds = np.zeros(n, np.int64) if g.seeds is None else np.asarray(g.seeds)
+    if (
+        seeds.shape != (n,)
+        or not np.issubdtype(seeds.dtype, np.integer)
+        or np.any(seeds < 0)
+        or np.any(seeds >= 2**32)
+    ):
+        raise UserError(
+            f"seeds={seeds.tolist()!r} is invalid: one integer in [0, 2**32) per run ({n} runs)"
+        )
+    return seeds.astype(np.uint32)
 
 
 def _norm(a: np.ndarray) -> np.ndarray:
@@ -402,15 +555,39 @@ def _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, every, dt
         nan = np.broadcast_to(np.asarray(np.nan, dtype=dtype), (sum(sizes), blocks))
         out |= dict.fromkeys(DIAGNOSTICS, nan)
     status, evals = cat(finals, "status"), cat(finals, "evals")
+    at = record_steps(steps, every)
+    steps_taken = cat(finals, "steps")
+    cum = _cumulative(recs, sizes, at, steps_taken)
     return Trajectory(
         **out,
         status=np.where(status == RUNNING, MAX_STEPS, status),
-        steps_taken=cat(finals, "steps"),
+        steps_taken=steps_taken,
         f_evals=evals[:, 0],
         grad_evals=evals[:, 1],
         hessian_evals=evals[:, 2],
         final_params=cat(finals, "x"),
         final_loss=cat(finals, "value"),
         final_grad_norm=_norm(cat(finals, "grad")),
-        record_steps=record_steps(steps, every),
+        hit_step=cat(finals, "hit"),
+        hit_evals=cat(finals, "hit_evals"),
+        cum_f_evals=cum[..., 0],
+        cum_grad_evals=cum[..., 1],
+        cum_hessian_evals=cum[..., 2],
+        record_steps=at,
     )
+
+
+def _cumulative(recs, sizes, at, steps_taken) -> np.ndarray:
+    """(R, T'+1, 3) evaluation counts at the recorded steps `at`: recorded in the scan for groups
+    whose optimizer makes extra evaluations, else exactly (1 + s, 1 + s, 0) with s the steps
+    taken by then, min(step, steps_taken) (a run takes its steps first, then stays frozen)."""
+    taken = np.minimum(at[None, :], steps_taken[:, None]).astype(np.int32)
+    derived = np.stack([1 + taken, 1 + taken, np.zeros_like(taken)], axis=-1)
+    if not any("evals" in chunk for group in recs for chunk in group):
+        return derived
+    out, start = derived.copy(), 0
+    for group, r in zip(recs, sizes, strict=True):
+        if "evals" in group[0]:
+            out[start : start + r] = _join([chunk["evals"] for chunk in group], 0, r)
+        start += r
+    return out
