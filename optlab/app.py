@@ -78,6 +78,7 @@ def simulate(
             step_chunks=progress.CHUNKS if bar is not None else 1,
             on_chunk=None if bar is None else bar.update,
             targets=targets,
+            noise=job.noise,
         )
     finally:
         if bar is not None:

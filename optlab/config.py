@@ -144,6 +144,7 @@ class Job:
                 m.spec,
                 {k: pts[k] if k in pts else np.full(n, v) for k, v in m.hparams.items()},
                 pts["start"],
+                self.seeds,
             )
             for m in self.members
         ]
