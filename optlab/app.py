@@ -233,7 +233,8 @@ def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     result = tuning.run(plan, simulate)
     wall = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
-    rows = records.write(out, result.job, result.traj)
+    final = noise.columns(result.job.surface, result.job.noise, result.traj.grad_evals)
+    rows = records.write(out, result.job, result.traj, extra=final)
     records.write_csv(out / "tuning.csv", list(result.table))
     print(f"optlab: wrote trajectory.npz, runs.csv and tuning.csv to {out}")
     print(tuning.summary(result))
