@@ -105,7 +105,21 @@ def draw(out: Path, job: Job, traj: engine.Trajectory) -> list[Path]:
         title += f", {len(shown)} of {runs} runs"
     every = job.record_every > 1  # per-step sizes and evaluation counts need every step
     written = []
-    if "loss" in job.plots and loss is not None:
+    n = job.runs_per_member
+    if "loss" in job.plots and traj.loss is not None and job.noise is not None and n > 1:
+        per_member = [traj.loss[i * n : (i + 1) * n] for i in range(len(job.members))]
+        written.append(
+            plots.loss_spread(
+                out / plots.FILES["loss"],
+                per_member,
+                [m.label for m in job.members],
+                title=f"{s.name} ({s.dim}-D), {job.steps} steps, {job.noise.label()}",
+                f_min=s.f_min,
+                steps=traj.record_steps,
+                dpi=o.dpi,
+            )
+        )
+    elif "loss" in job.plots and loss is not None:
         written.append(
             plots.loss(
                 out / plots.FILES["loss"],

@@ -109,6 +109,17 @@ class Noise:
         vkey = jax.random.fold_in(key, _VALUE)
         return lambda x: _apply(self, _point_key(vkey, x), f(x))
 
+    def label(self) -> str:
+        """A short description for titles, e.g. `gaussian σ=0.1, B=32 (shuffle)`."""
+        parts = []
+        if self.model != "none":
+            parts.append(f"{self.model} σ={float(self.sigma):g}")
+            parts[-1] += f" ν={float(self.df):g}" if self.model == "student_t" else ""
+            parts[-1] += " (value too)" if self.value else ""
+        if self.batch_size is not None:
+            parts.append(f"B={self.batch_size} ({self.sampling})")
+        return ", ".join(parts)
+
     def describe(self) -> dict[str, Any]:
         """The settings as plain values (records, the results store); {} when off."""
         if not self.active:
