@@ -19,6 +19,7 @@ import yaml
 from matplotlib.figure import Figure
 
 ORDER = ("sgd", "momentum", "nesterov", "adam")
+CEILING = 1e6  # f − f* drawn at most this high: diverged runs (frozen at huge values) sit here
 COLORS = {"sgd": "tab:blue", "momentum": "tab:orange", "nesterov": "tab:green", "adam": "tab:red"}
 
 
@@ -104,7 +105,7 @@ def figure(js: list[dict], problem: str, path: Path) -> None:
     axes = fig.subplots(1, len(sel), sharey=True, squeeze=False)[0]
     for ax, j in zip(axes, sel, strict=True):
         for k in ORDER:
-            c = np.maximum(j["curves"][k], 1e-16)
+            c = np.clip(j["curves"][k], 1e-16, CEILING)  # a diverged run is drawn at the ceiling
             q25, q50, q75 = np.percentile(c, [25, 50, 75], axis=0)
             t = np.arange(c.shape[1])
             ax.fill_between(t, q25, q75, color=COLORS[k], alpha=0.25, lw=0)
