@@ -25,6 +25,7 @@ in a grid, in chunks and on any number of devices. `noise=None` compiles no rand
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -46,9 +47,17 @@ DIAGNOSTICS = ("directional_derivative", "cos_to_negative_gradient", "curvature"
 # Runs per device are padded to a multiple of LANES. A batch of one is compiled to scalar code
 # in which XLA:CPU fuses a·b+c into an FMA differently from the vector code of larger batches
 # (1 ulp); with two or more lanes a run's numbers are bitwise the same alone, in any batch and
-# on any number of devices (tests/test_grid.py, tests/test_devices.py). The scalar code is ~10×
-# faster per step for a lone run: `run(..., lanes=1)` trades the bitwise identity for it.
+# on any number of devices (tests/test_grid.py, tests/test_devices.py). A lone run's speed does
+# not depend on scalar vs vector code but on whether XLA:CPU runs the scan's while loop as one
+# kernel, which it does only while the loop body's bytes stay under a threshold (see
+# `SMALL_LOOP_FLAG`, set at import); `run(..., lanes=1)` remains for the scalar code.
 LANES = 2
+# XLA:CPU runs a while loop whose body touches fewer bytes than this as one kernel (no per-op
+# dispatch): the default (small) threshold leaves a lone run ~10× slower per step.
+SMALL_LOOP_BYTES = 1 << 20
+SMALL_LOOP_FLAG = (
+    f"--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold={SMALL_LOOP_BYTES}"
+)
 _FINAL = (
     "x",
     "value",
@@ -129,6 +138,19 @@ class _Carry(NamedTuple):
     seed: Any = None  # uint32 seed of the run's noise stream (None without noise)
 
 
+def fast_small_loops() -> bool:
+    """Add SMALL_LOOP_FLAG to XLA_FLAGS unless JAX's backend has started or the user set extra
+    backend options; True when set. XLA reads its flags once, at backend creation."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_backend_extra_options" in flags or devices_.backend_started():
+        return False
+    os.environ["XLA_FLAGS"] = f"{flags} {SMALL_LOOP_FLAG}".strip()
+    return True
+
+
+fast_small_loops()
+
+
 def _diagnose(f, x, step, grad):
     """(D_u f, cos(u, −∇f), uᵀHu) for the unit update direction u = step/‖step‖, via one jvp."""
     norm = jnp.linalg.norm(step)
@@ -193,13 +215,20 @@ def _step(
     x = optax.apply_updates(c.x, updates)
     v, g = jax.value_and_grad(f)(x)
     finite = jnp.isfinite(v) & jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(g))
-    take = active & finite
+    # computed once: XLA would otherwise recompute the predicate (f(x_new), three finiteness
+    # tests) inside each of its consumers' fusions
+    take = jax.lax.optimization_barrier(active & finite)
     status = jnp.where(active & ~finite, DIVERGED, c.status)
     status = jnp.where(take & _converged(v, g, tol_grad, f_target), CONVERGED, status)
     keep = lambda new, old: jnp.where(take, new, old)  # noqa: E731
-    one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
-    evals = c.evals + take * (jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, zero]))
-    hit, hit_evals = _hits(c.hit, c.hit_evals, take & (v <= below), c.steps + 1, evals)
+    if spec.counts_extra_evals:
+        one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
+        per_step = jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, zero])
+        evals = c.evals + take * per_step
+        hit, hit_evals = _hits(c.hit, c.hit_evals, take & (v <= below), c.steps + 1, evals)
+    else:  # every step costs one f and one ∇f: counts are derived from the steps at the end
+        evals, hit_evals = c.evals, c.hit_evals
+        hit = jnp.where((c.hit < 0) & take & (v <= below), c.steps + 1, c.hit)
     new = _Carry(
         keep(x, c.x),
         keep(v, c.value),
@@ -336,6 +365,18 @@ def bytes_per_run(
     return (math.ceil(steps / every) + 1) * per_step
 
 
+def check_fits(runs: int, steps: int, need: int) -> None:
+    """A UserError when a job of `runs` × `steps` needing `need` bytes exceeds 80% of the host's
+    available memory (checked before anything of that size is allocated)."""
+    have = devices_.host_memory()
+    if need > 0.8 * have:
+        raise UserError(
+            f"the records of {runs} runs × {steps} steps need {need / 2**30:.1f} GiB but "
+            f"{have / 2**30:.1f} GiB is available: keep fewer fields (record=loss) or every k-th "
+            "step (record_every=k), or use fewer runs or dimensions"
+        )
+
+
 def thresholds(f_min: float | None, targets: Sequence[float], dtype: Any) -> np.ndarray:
     """Per target t, the largest value v of `dtype` with float64(v) − f* ≤ t (−inf: f* unknown).
 
@@ -435,13 +476,7 @@ def run(
         surface.dim, steps, record_every, fields, diagnostics, itemsize, counted
     )
     sizes = [len(np.asarray(g.starts)) for g in groups]
-    need, have = sum(sizes) * run_bytes, devices_.host_memory()
-    if need > 0.8 * have:
-        raise UserError(
-            f"the records of {sum(sizes)} runs × {steps} steps need {need / 2**30:.1f} GiB but "
-            f"{have / 2**30:.1f} GiB is available: keep fewer fields (record=loss) or every k-th "
-            "step (record_every=k)"
-        )
+    check_fits(sum(sizes), steps, sum(sizes) * run_bytes)
     if chunk_size is None:
         chunk_size = auto_chunk(run_bytes, devs)
     unit = n_dev * lanes
@@ -499,6 +534,10 @@ def run(
                 first, last = (min(n * per_call * record_every, steps) for n in (c, c + 1))
                 on_chunk(done * (last - first))
         ends = _fetch([{k: getattr(s, k) for k in _FINAL} for s in states])
+        ends = [
+            e if g.spec.counts_extra_evals else _derive(e)
+            for e, g in zip(ends, groups, strict=True)
+        ]
         for g in range(len(groups)):
             recs[g].append(
                 {
@@ -509,6 +548,17 @@ def run(
             finals[g].append(ends[g])
     traj = _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, record_every, dtype)
     return traj._replace(targets=np.asarray(targets, dtype=float))
+
+
+def _derive(end: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Evaluation counts of runs whose every step costs one f and one ∇f (no extra evaluations):
+    (1 + s, 1 + s, 0) after s steps, at the end and at each target's hit (−1: never)."""
+    per = lambda s: np.stack([1 + s, 1 + s, np.zeros_like(s)], axis=-1).astype(np.int32)  # noqa: E731
+    hit = end["hit"]
+    return end | {
+        "evals": per(end["steps"]),
+        "hit_evals": np.where(hit[..., None] >= 0, per(hit), -1).astype(np.int32),
+    }
 
 
 def _cast(tree: Any, dtype: Any) -> Any:
