@@ -264,3 +264,21 @@ def test_the_fast_path_and_the_key_path_are_both_the_model():
     _, slow = n.observe(s, jax.random.fold_in(rk, t), X, 1.0, GRAD)
     z = jax.random.normal(jax.random.fold_in(rk, t), (3,), X.dtype)
     np.testing.assert_allclose(slow, GRAD + 0.5 * z, rtol=1e-12)
+
+
+def test_noisy_loss_plot_draws_median_and_interquartile_band(tmp_path, monkeypatch):
+    """plots.loss_spread: per optimizer one line at the median f − f* and a band from the 25th to
+    the 75th percentile over its runs (hand-made runs: f − f* = 1, 2, 3, 4, 5 at every step)."""
+    from optlab.plots import loss as loss_plot
+
+    drawn = {}
+    monkeypatch.setattr(loss_plot.style, "save", lambda fig, path, dpi: drawn.setdefault("f", fig))
+    runs = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.0, 4.0], [5.0, 5.0]]) + 10.0
+    loss_plot.spread(tmp_path / "x.png", [runs, runs[:2]], ["adam", "sgd"], title="t", f_min=10.0)
+    ax = drawn["f"].axes[0]
+    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+    np.testing.assert_allclose(lines["adam"].get_ydata(), [3.0, 3.0])
+    np.testing.assert_allclose(lines["sgd"].get_ydata(), [1.5, 1.5])
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(2.0) and band.max() == pytest.approx(4.0)
+    assert lines["adam"].get_label() == "adam (5 runs)"
