@@ -49,11 +49,12 @@ DIAGNOSTICS = ("directional_derivative", "cos_to_negative_gradient", "curvature"
 # (1 ulp); with two or more lanes a run's numbers are bitwise the same alone, in any batch and
 # on any number of devices (tests/test_grid.py, tests/test_devices.py). A lone run's speed does
 # not depend on scalar vs vector code but on whether XLA:CPU runs the scan's while loop as one
-# kernel, which it does only while the loop body's bytes stay under a threshold (see
-# `SMALL_LOOP_FLAG`, set at import); `run(..., lanes=1)` remains for the scalar code.
+# kernel, which it does only while the loop body's bytes stay under a threshold: see
+# `fast_small_loops` (opt-in: ~13× faster lone runs, but diagnostics then differ by an ulp
+# between a run alone and in a grid). `run(..., lanes=1)` remains for the scalar code.
 LANES = 2
 # XLA:CPU runs a while loop whose body touches fewer bytes than this as one kernel (no per-op
-# dispatch): the default (small) threshold leaves a lone run ~10× slower per step.
+# dispatch): with XLA's default (small) threshold a lone run is ~13× slower per step.
 SMALL_LOOP_BYTES = 1 << 20
 SMALL_LOOP_FLAG = (
     f"--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold={SMALL_LOOP_BYTES}"
@@ -139,16 +140,18 @@ class _Carry(NamedTuple):
 
 
 def fast_small_loops() -> bool:
-    """Add SMALL_LOOP_FLAG to XLA_FLAGS unless JAX's backend has started or the user set extra
-    backend options; True when set. XLA reads its flags once, at backend creation."""
+    """Opt-in: add SMALL_LOOP_FLAG to XLA_FLAGS (call before JAX computes anything) unless JAX's
+    backend has started or the user set extra backend options; True when set.
+
+    A lone run becomes ~13× faster and its params, loss, gradient, status and counts stay
+    bitwise the same as in a grid, but its diagnostics may then differ by one ulp (FMA
+    contraction in the one-kernel loop), so it is not the default.
+    """
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_backend_extra_options" in flags or devices_.backend_started():
         return False
     os.environ["XLA_FLAGS"] = f"{flags} {SMALL_LOOP_FLAG}".strip()
     return True
-
-
-fast_small_loops()
 
 
 def _diagnose(f, x, step, grad):
@@ -166,8 +169,31 @@ def _diagnose(f, x, step, grad):
     )
 
 
+UNROLL = 4  # up to this many coordinates, reductions of one vector are written out per coordinate
+
+
+def _all_finite(a: jax.Array) -> jax.Array:
+    """all(isfinite(a)); per coordinate for small d (XLA:CPU emits a slow reduction otherwise)."""
+    if a.ndim == 1 and a.shape[0] <= UNROLL:
+        out = jnp.isfinite(a[0])
+        for i in range(1, a.shape[0]):
+            out = out & jnp.isfinite(a[i])
+        return out
+    return jnp.all(jnp.isfinite(a))
+
+
+def _norm2(a: jax.Array) -> jax.Array:
+    """‖a‖₂ (the same rounding as jnp.linalg.norm: sqrt of the sum of squares, left to right)."""
+    if a.ndim == 1 and a.shape[0] <= UNROLL:
+        sq = a[0] * a[0]
+        for i in range(1, a.shape[0]):
+            sq = sq + a[i] * a[i]
+        return jnp.sqrt(sq)
+    return jnp.linalg.norm(a)
+
+
 def _converged(value, grad, tol_grad, f_target):
-    return (jnp.linalg.norm(grad) < tol_grad) | (value < f_target)
+    return (_norm2(grad) < tol_grad) | (value < f_target)
 
 
 def _hits(c_hit, c_hit_evals, reached, step, evals):
@@ -182,7 +208,7 @@ def _init(f, opt, x0, tol_grad, f_target, below) -> _Carry:
     `below` (K,): the largest values that count as reaching each target (see `thresholds`).
     """
     v0, g0 = jax.value_and_grad(f)(x0)
-    finite0 = jnp.isfinite(v0) & jnp.all(jnp.isfinite(g0))
+    finite0 = jnp.isfinite(v0) & _all_finite(g0)
     status0 = jnp.where(
         finite0, jnp.where(_converged(v0, g0, tol_grad, f_target), CONVERGED, RUNNING), DIVERGED
     )
@@ -214,7 +240,7 @@ def _step(
     updates, state = opt.update(grad, c.opt_state, c.x, value=value, grad=grad, value_fn=value_fn)
     x = optax.apply_updates(c.x, updates)
     v, g = jax.value_and_grad(f)(x)
-    finite = jnp.isfinite(v) & jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(g))
+    finite = jnp.isfinite(v) & _all_finite(x) & _all_finite(g)
     # computed once: XLA would otherwise recompute the predicate (f(x_new), three finiteness
     # tests) inside each of its consumers' fusions
     take = jax.lax.optimization_barrier(active & finite)
@@ -450,10 +476,14 @@ def run(
 
     `record` names the per-step fields kept (of FIELDS) and `record_every` keeps every k-th step.
     The run axis is sharded over `devices` (default: JAX's default device) and padded to a
-    multiple of `lanes` × their number (`lanes=1`: a lone run takes XLA:CPU's ~10× faster scalar
-    path, at the price of ulp-level differences from the same run in a batch); `chunk_size` runs
-    per group go through the program at a time (None: as many as half the devices' memory holds). `step_chunks` > 1 splits the scan into
-    that many calls, after each of which `on_chunk(trajectory_steps_done)` is called.
+    multiple of `lanes` × their number (`lanes=1`: XLA:CPU's scalar code for a lone run, at the
+    price of ulp-level differences from the same run in a batch); `chunk_size` runs per group go
+    through the program at a time (None: as many as half the devices' memory holds).
+    `step_chunks` > 1 splits the scan into that many calls, after each of which
+    `on_chunk(trajectory_steps_done)` is called.
+
+    `targets` (K,): thresholds on f − f* whose first hit (step and evaluation counts) each run
+    records (see Trajectory). `noise`: the oracle the optimizer sees (module docstring).
     """
     fields = tuple(f for f in FIELDS if f in record)
     unknown = set(record) - set(FIELDS)
