@@ -20,6 +20,7 @@ from optlab import (
     devices,
     engine,
     landscape,
+    noise,
     plots,
     progress,
     records,
@@ -86,6 +87,7 @@ def simulate(
             step_chunks=progress.CHUNKS if bar is not None else 1,
             on_chunk=None if bar is None else bar.update,
             targets=targets,
+            noise=job.noise,
         )
     finally:
         if bar is not None:
@@ -121,7 +123,21 @@ def draw(out: Path, job: Job, traj: engine.Trajectory) -> list[Path]:
         title += f", {len(shown)} of {runs} runs"
     every = job.record_every > 1  # per-step sizes and evaluation counts need every step
     written = []
-    if "loss" in job.plots and loss is not None:
+    n = job.runs_per_member
+    if "loss" in job.plots and traj.loss is not None and job.noise is not None and n > 1:
+        per_member = [traj.loss[i * n : (i + 1) * n] for i in range(len(job.members))]
+        written.append(
+            plots.loss_spread(
+                out / plots.FILES["loss"],
+                per_member,
+                [m.label for m in job.members],
+                title=f"{s.name} ({s.dim}-D), {job.steps} steps, {job.noise.label()}",
+                f_min=s.f_min,
+                steps=traj.record_steps,
+                dpi=o.dpi,
+            )
+        )
+    elif "loss" in job.plots and loss is not None:
         written.append(
             plots.loss(
                 out / plots.FILES["loss"],
@@ -241,6 +257,7 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     wall = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
     final = calculus.point_checks(job.surface, traj.final_params)
+    final |= noise.columns(job.surface, job.noise, traj.grad_evals)
     rows = records.write(out, job, traj, extra=final, cost=cost_model(cfg))
     pictures = draw(out, job, traj)
     print(wrote(out, ["trajectory.npz", "runs.csv"], pictures))
@@ -265,7 +282,8 @@ def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     result = tuning.run(plan, functools.partial(simulate, targets=opts.targets))
     wall = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
-    rows = records.write(out, result.job, result.traj, cost=cost_model(cfg))
+    final = noise.columns(result.job.surface, result.job.noise, result.traj.grad_evals)
+    rows = records.write(out, result.job, result.traj, extra=final, cost=cost_model(cfg))
     records.write_csv(out / "tuning.csv", list(result.table))
     print(wrote(out, ["trajectory.npz", "runs.csv", "tuning.csv"], []))
     print(tuning.summary(result))

@@ -26,7 +26,7 @@ from optlab.config import conf_dir
 from optlab.errors import UserError, did_you_mean, unknown, unknown_key
 from optlab.optimizers.registry import check_names
 
-GROUPS = ("surface", "optimizer", "experiment")
+GROUPS = ("surface", "optimizer", "noise", "experiment")
 LAUNCHERS = {  # hydra/launcher choice -> the plugin module that provides it (extra `sweep`)
     "joblib": "hydra_plugins.hydra_joblib_launcher",
     "submitit_slurm": "hydra_plugins.hydra_submitit_launcher",
@@ -90,7 +90,7 @@ def precheck(argv: Sequence[str]) -> argparse.Namespace:
     """Reject a bad command line before Hydra composes (Hydra's own messages span many lines).
 
     An unknown flag, an override Hydra cannot parse, an unknown `surface=`/`optimizer=`/
-    `experiment=` choice, a launcher whose plugin is missing, an unquoted grid range spec, a
+    `noise=`/`experiment=` choice, a launcher whose plugin is missing, an unquoted grid range spec, a
     sweep without `-m`, an optimizer key the chosen optimizer does not take.
     """
     args = parse_command_line(argv)

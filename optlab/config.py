@@ -13,7 +13,9 @@ import numpy as np
 
 from optlab import cost, devices, grid, optimizers, surfaces, validate
 from optlab.engine import DEFAULT_RECORD, FIELDS, Group
-from optlab.errors import UserError
+from optlab.errors import UserError, unknown
+from optlab.noise import MODELS, SAMPLING, Noise, run_seeds
+from optlab.surfaces import finite_sum
 from optlab.surfaces.base import Surface
 
 DTYPES = ("float32", "float64")
@@ -108,6 +110,14 @@ class Job:
     chunk_size: int | None = None  # runs per group per program call; None: from memory
     device: str = "auto"
     progress: bool | str = "auto"
+    noise: Noise | None = None  # None: the optimizer sees the exact f and ∇f
+
+    @property
+    def seeds(self) -> np.ndarray:
+        """Each run's noise seed (per member, in run order): from its grid seed and start index."""
+        per_seed = self.grid.starts.shape[1] if self.grid is not None else len(self.starts)
+        n = self.runs_per_member
+        return run_seeds(self.points["seed"], np.arange(n) % per_seed)
 
     @functools.cached_property
     def points(self) -> dict[str, np.ndarray]:
@@ -134,6 +144,7 @@ class Job:
                 m.spec,
                 {k: pts[k] if k in pts else np.full(n, v) for k, v in m.hparams.items()},
                 pts["start"],
+                self.seeds,
             )
             for m in self.members
         ]
@@ -445,6 +456,53 @@ def _dtype(cfg: Mapping[str, Any]) -> str:
     return dtype
 
 
+NOISE_KEYS = {"none": (), "gaussian": ("sigma", "value"), "relative": ("sigma", "value")}
+NOISE_KEYS["student_t"] = ("sigma", "df", "value")
+
+
+def noise_options(cfg: Mapping[str, Any], surface: Surface) -> Noise | None:
+    """`noise` (name, sigma, df, value), `batch_size` and `sampling` validated; None when off."""
+    given = dict(cfg.get("noise") or {})
+    name = given.pop("name", "none")
+    if name not in MODELS:
+        raise unknown("noise", name, MODELS)
+    for key in given:
+        if key not in NOISE_KEYS[name]:
+            valid = ", ".join(NOISE_KEYS[name]) or "none"
+            raise UserError(
+                f"noise.{key}={given[key]!r} is not a setting of noise {name!r}; valid: {valid}"
+            )
+    sigma = _number("noise.sigma", given.get("sigma", 1.0), allow_none=False)
+    if sigma < 0:
+        raise UserError(f"noise.sigma={sigma!r} is invalid: must be >= 0")
+    df = _number("noise.df", given.get("df", 3.0), allow_none=False)
+    if name == "student_t" and df <= 2:
+        raise UserError(
+            f"noise.df={df!r} is invalid: must be > 2 (the variance is infinite at <= 2)"
+        )
+    value = given.get("value", False)
+    if not isinstance(value, bool):
+        raise UserError(f"noise.value={value!r} is invalid: must be true or false")
+    sampling = _choice("sampling", cfg.get("sampling", "shuffle"), SAMPLING)
+    batch = cfg.get("batch_size")
+    if batch is not None:
+        batch = _integer("batch_size", batch, 1)
+        if not finite_sum.is_finite_sum(surface):
+            raise UserError(
+                f"batch_size={batch} is invalid: surface {surface.name!r} is not a sum over "
+                f"examples; minibatches need one of: {', '.join(finite_sum.LOSSES)}"
+            )
+        n = finite_sum.size(surface)
+        if batch > n:
+            data = surface.config.get("data")
+            raise UserError(
+                f"batch_size={batch} is invalid: must be <= {n}, the examples of {data}"
+            )
+    if name == "none" and batch is None:
+        return None
+    return Noise(name, sigma, df if name == "student_t" else 0.0, value, batch, sampling)
+
+
 def section(cfg: Any, key: str) -> dict[str, Any]:
     """`cfg[key]` as a plain dict (empty when missing or null)."""
     return dict(_plain(cfg.get(key)) or {})
@@ -509,7 +567,10 @@ def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None 
     seed_axis = axes.pop("seed", None)
     seeds = _seeds(seed_axis, seed)
     members = _sweep(_members(cfg, single_optimizer), axes)
-    start_sets = _start_sets(cfg, surface, seeds, seed_axis is not None)
+    noise = noise_options(cfg, surface)
+    start_sets = _start_sets(cfg, surface, seeds, seed_axis is not None and noise is None)
+    if len(start_sets) != len(seeds):  # a fixed start under noise: each seed is a noise stream
+        start_sets = np.repeat(start_sets, len(seeds), axis=0)
     validate.representable("start", start_sets, dtype, cfg.get("start"))
     tol_grad = _number("tol_grad", cfg.get("tol_grad")) or 0.0
     target = _number("target", cfg.get("target"))
@@ -537,6 +598,7 @@ def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None 
         chunk_size=_chunk_size(cfg.get("chunk_size")),
         device=_choice("device", cfg.get("device", "auto"), devices.KINDS),
         progress=_choice("progress", cfg.get("progress", "auto"), PROGRESS),
+        noise=noise,
     )
 
 

@@ -7,8 +7,11 @@ inside a chunk). With the defaults a job is one compiled program called once.
 Noise (`run(..., noise=...)`): a pytree (numeric leaves traced, so changing σ never recompiles)
 with two methods,
 
-    observe(surface, key, x, value, grad) -> (value_seen, grad_seen)
-    value_fn(surface, key) -> Callable[[x], value_seen]
+    observe(surface, key, x, value, grad, *, step, run_key) -> (value_seen, grad_seen)
+    value_fn(surface, key, *, step, run_key) -> Callable[[x], value_seen]
+
+(`step` = t and `run_key` = key(seeds[r]) let a noise draw from a counter-based generator or
+shuffle per epoch; an unused `key` costs nothing, XLA drops its threefry hashes)
 
 At each step the optimizer's update receives only what the noise lets it see: `value_seen`,
 `grad_seen` at the iterate and `value_fn` for line searches. Everything recorded (loss, grad,
@@ -222,9 +225,10 @@ def _seen(f, noise, c: _Carry):
     """What the optimizer sees at the iterate: (value, gradient, value_fn), noisy with `noise`."""
     if noise is None:
         return c.value, c.grad, f
-    k_obs, k_fn = jax.random.split(jax.random.fold_in(jax.random.key(c.seed), c.t))
-    value, grad = noise.observe(f, k_obs, c.x, c.value, c.grad)
-    return value, grad, noise.value_fn(f, k_fn)
+    run_key = jax.random.key(c.seed)
+    k_obs, k_fn = jax.random.split(jax.random.fold_in(run_key, c.t))
+    value, grad = noise.observe(f, k_obs, c.x, c.value, c.grad, step=c.t, run_key=run_key)
+    return value, grad, noise.value_fn(f, k_fn, step=c.t, run_key=run_key)
 
 
 def _step(

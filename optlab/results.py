@@ -357,6 +357,8 @@ def identities(job: Job, role: str = "run") -> list[dict[str, Any]]:
                 "tol_grad": job.tol_grad,
                 "stop_target": job.target,
             }
+            if job.noise is not None:  # a noisy run is another run (noiseless hashes unchanged)
+                ident["noise"] = job.noise.describe()
             out.append(ident | {"run_hash": digest(ident)})
     return out
 

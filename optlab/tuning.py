@@ -27,6 +27,7 @@ from optlab import optimizers, results
 from optlab.config import Job, Member, random_starts
 from optlab.engine import DIVERGED, SHARED, Group, Trajectory
 from optlab.errors import UserError
+from optlab.noise import run_seeds
 
 # The main other hyperparameter: the first of these an optimizer takes as a traced value.
 OTHER = ("momentum", "b1", "decay", "rho")
@@ -129,14 +130,16 @@ def _with(member: Member, setting: Mapping[str, float]) -> Member:
     )
 
 
-def group(members: Sequence[Member], starts: np.ndarray) -> Group:
-    """ONE engine group running every member (same spec) from every start: traced arrays (M·S,)."""
+def group(members: Sequence[Member], starts: np.ndarray, seeds: np.ndarray | None = None) -> Group:
+    """ONE engine group running every member (same spec) from every start: traced arrays (M·S,);
+    `seeds` (S,): each start's noise seed, shared by every member (common random numbers)."""
     specs = {m.spec for m in members}
     if len(specs) != 1:
         raise ValueError(f"one group needs one spec, got {sorted(s.name for s in specs)}")
     n = len(starts)
     hp = {k: np.repeat([m.hparams[k] for m in members], n) for k in members[0].hparams}
-    return Group(members[0].spec, hp, np.tile(starts, (len(members), 1)))
+    tiled = None if seeds is None else np.tile(seeds, len(members))
+    return Group(members[0].spec, hp, np.tile(starts, (len(members), 1)), tiled)
 
 
 def _runs(job: Job, members: Sequence[Member], starts: np.ndarray) -> Job:
@@ -166,6 +169,14 @@ class Plan:
         members = tuple(_with(self.job.members[i], s) for s in self.settings[i])
         starts = np.concatenate([self.tune_starts, self.job.starts])
         return _runs(self.job, members, starts)
+
+    @property
+    def seeds(self) -> np.ndarray:
+        """Noise seeds of the tuning starts (seed + 1, like their starts) then the job's own."""
+        n, s = len(self.tune_starts), len(self.job.starts)
+        return np.concatenate(
+            [run_seeds(np.full(n, self.job.seed + 1), np.arange(n)), self.job.seeds[:s]]
+        )
 
     @property
     def key(self) -> str:
@@ -259,7 +270,7 @@ def run(p: Plan, simulate: Callable[[Job, list[Group]], Trajectory]) -> Result:
     trajs: dict[int, Trajectory] = {}
     for chunk in chunks(p):
         trials = [p.trials(i) for i in chunk]
-        traj = simulate(trials[0], [group(t.members, t.starts) for t in trials])
+        traj = simulate(trials[0], [group(t.members, t.starts, p.seeds) for t in trials])
         offsets = np.cumsum([0] + [len(t.members) * n for t in trials])
         for i, a, b in zip(chunk, offsets[:-1], offsets[1:], strict=True):
             trajs[i] = take(traj, np.arange(a, b))

@@ -34,12 +34,12 @@ class Gaussian:
     def tree_unflatten(cls, _, leaves):
         return cls(*leaves)
 
-    def observe(self, surface, key, x, value, grad):
+    def observe(self, surface, key, x, value, grad, **_):
         kv, kg = jax.random.split(key)
         z = jax.random.normal(kg, grad.shape, grad.dtype)
         return value + self.tau * jax.random.normal(kv, (), value.dtype), grad + self.sigma * z
 
-    def value_fn(self, surface, key):
+    def value_fn(self, surface, key, **_):
         return lambda x: surface(x) + self.tau * jax.random.normal(key, (), x.dtype)
 
 

@@ -6,6 +6,7 @@ Every optax optimizer that needs nothing but values and gradients of a determini
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import optax
 import optax.contrib
@@ -38,6 +39,15 @@ def nesterov(
     return optax.sgd(learning_rate, momentum, nesterov=True)
 
 
+def noisy_sgd(
+    learning_rate: optax.ScalarOrSchedule, eta: float = 0.01, gamma: float = 0.55, seed: float = 0.0
+) -> optax.GradientTransformationExtraArgs:
+    """optax.noisy_sgd: x ← x − learning_rate·(∇f + N(0, eta/(1 + t)^gamma)), its own noise keyed by
+    `seed` (traced; a run takes its grid seed, so every `grid.seed` is a new stream)."""
+    key = jax.random.key(jnp.asarray(seed).astype(jnp.uint32))
+    return optax.noisy_sgd(learning_rate, eta, gamma, key=key)
+
+
 def lbfgs(
     learning_rate: optax.ScalarOrSchedule | None = None,
     memory_size: int = 10,
@@ -67,6 +77,7 @@ BETA: dict[str, Check] = {"beta": UNIT}
 
 register(Entry("gd", gd))
 register(Entry("sgd", optax.sgd, traced=("learning_rate", "momentum")))
+register(Entry("noisy_sgd", noisy_sgd, checks={"eta": NONNEGATIVE, "gamma": NONNEGATIVE}))
 register(Entry("momentum", momentum))
 register(Entry("nesterov", nesterov))
 register(Entry("adagrad", optax.adagrad))

@@ -11,6 +11,15 @@ import optax
 
 from optlab.errors import UserError
 
+
+def inverse_time_decay(init_value: float, transition_steps: float = 1.0) -> optax.Schedule:
+    """η_t = init_value / (1 + t / transition_steps) = η₀ / (t + t₀) with t₀ = transition_steps,
+    η₀ = init_value·t₀: Robbins–Monro steps (Σ η_t = ∞, Σ η_t² < ∞) that beat a noise floor."""
+    if transition_steps <= 0:
+        raise ValueError("transition_steps must be > 0")
+    return lambda count: init_value / (1.0 + count / transition_steps)
+
+
 # Their arguments stay static: some optax schedules branch in Python on them.
 SCHEDULES = {
     "constant": optax.constant_schedule,
@@ -18,6 +27,7 @@ SCHEDULES = {
     "cosine_decay": optax.cosine_decay_schedule,
     "warmup_cosine_decay": optax.warmup_cosine_decay_schedule,
     "piecewise_constant": optax.piecewise_constant_schedule,
+    "inverse_time_decay": inverse_time_decay,
 }
 
 

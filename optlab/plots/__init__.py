@@ -7,6 +7,7 @@ from optlab.plots.animation import write as write_animation
 from optlab.plots.contour import contour
 from optlab.plots.contour import write as write_contour
 from optlab.plots.loss import loss
+from optlab.plots.loss import spread as loss_spread
 from optlab.plots.scene import Scene, Sweep, sweep
 from optlab.plots.surface3d import write as write_surface3d
 
@@ -33,4 +34,15 @@ def write_map(kind: str, out: Path, scene: Scene, options: Any) -> Path:
     raise ValueError(f"{kind!r} is not one of {MAPS}")
 
 
-__all__ = ["FILES", "KINDS", "MAPS", "Scene", "Sweep", "contour", "loss", "sweep", "write_map"]
+__all__ = [
+    "FILES",
+    "KINDS",
+    "MAPS",
+    "Scene",
+    "Sweep",
+    "contour",
+    "loss",
+    "loss_spread",
+    "sweep",
+    "write_map",
+]

@@ -153,3 +153,36 @@ def loss(
 ) -> Path:
     """Write the loss figure (`render(losses, labels, **panels)`) to `path` and release it."""
     return style.save(render(losses, labels, **panels), path, dpi=dpi)
+
+
+def spread(
+    path: Path,
+    losses: Sequence[np.ndarray],
+    labels: Sequence[str],
+    *,
+    title: str,
+    f_min: float | None = None,
+    steps: np.ndarray | None = None,
+    dpi: int = 120,
+) -> Path:
+    """Noisy grids: per optimizer (`losses[i]` (n, T+1), its runs), the median f − f* against
+    step and the interquartile band (25th–75th percentile over its runs) around it."""
+    g_all = gap(np.concatenate(losses), f_min)
+    fig = style.figure(7.0, 4.5)
+    ax = fig.subplots()
+    start = 0
+    for runs, label in zip(losses, labels, strict=True):
+        g = g_all[start : start + len(runs)]
+        start += len(runs)
+        x = np.arange(g.shape[1]) if steps is None else np.asarray(steps)
+        with np.errstate(all="ignore"):
+            q25, q50, q75 = np.nanpercentile(g, [25, 50, 75], axis=0)
+        c = style.color(label)
+        ax.fill_between(x, style.ceiling(q25), style.ceiling(q75), color=c, alpha=0.25, lw=0)
+        ax.plot(x, style.ceiling(q50), color=c, lw=1.6, gid=label, label=f"{label} ({len(g)} runs)")
+    ax.set_yscale("log")
+    ax.set(xlabel="step", ylabel=gap_label(f_min), title="median and interquartile band over runs")
+    ax.grid(True, which="major", alpha=0.3)
+    style.legend(ax)
+    fig.suptitle(title)
+    return style.save(fig, path, dpi=dpi)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from optlab.surfaces import custom, expression, nd, two_d  # noqa: F401  (register the catalog)
+from optlab.surfaces import custom, expression, finite_sum, nd, two_d  # noqa: F401  (register the catalog)
 from optlab.surfaces.base import Surface, SurfaceInfo
 from optlab.surfaces.instances import instance
 from optlab.surfaces.registry import available, check_params, entry

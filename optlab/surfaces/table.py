@@ -29,6 +29,8 @@ def _num(v: float) -> str:
 def _point(x: np.ndarray) -> str:
     if len(x) > 2 and np.all(x == x[0]):
         return f"({_num(x[0])}, …, {_num(x[0])})"
+    if len(x) > 4:  # a fitted model's weights (finite-sum surfaces)
+        return f"({_num(x[0])}, …, {_num(x[-1])}) ({len(x)} numbers)"
     return "(" + ", ".join(_num(v) for v in x) + ")"
 
 
@@ -54,7 +56,8 @@ def _minimizers(s: Surface, s3: Surface | None) -> str:
 def _bounds(s: Surface, nd: bool) -> str:
     b = s.bounds
     if np.all(b == b[0]):
-        return f"[{_num(b[0, 0])}, {_num(b[0, 1])}]" + ("ᵈ" if nd else "²")
+        power = "ᵈ" if nd else "²" if s.dim == 2 else f"^{s.dim}"
+        return f"[{_num(b[0, 0])}, {_num(b[0, 1])}]" + power
     return ", ".join(f"{n} ∈ [{_num(lo)}, {_num(hi)}]" for n, (lo, hi) in zip("xy", b, strict=True))
 
 
@@ -73,7 +76,7 @@ def row(name: str) -> str:
     nd = e.max_dim is None
     s = surfaces.get(name)
     s3 = surfaces.get(name, dim=3) if nd else None
-    dim = f"d ≥ {e.min_dim}" if nd else "2"
+    dim = f"d ≥ {e.min_dim}" if nd else str(s.dim)
     cells = (
         f"`{name}`",
         dim,
