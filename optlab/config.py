@@ -243,10 +243,14 @@ def random_starts(bounds: np.ndarray, n: int, seed: int) -> np.ndarray:
 def _start_sets(
     cfg: Mapping[str, Any], surface: Surface, seeds: np.ndarray, swept: bool
 ) -> np.ndarray:
-    """The starts of each seed (K, S, d): random (`starts=N`), a lattice (`start_grid=K`) or listed."""
+    """The starts of each seed (K, S, d): random (`starts=N`), a lattice (`start_grid=K`) or listed;
+    with none of them, the surface's declared start (`Surface.start`) else one random start."""
     n, k = cfg.get("starts"), cfg.get("start_grid")
     if n is not None and k is not None:
         raise UserError(f"starts={n!r} and start_grid={k!r} exclude each other: choose one")
+    declared = n is None and k is None and cfg.get("start") is None and not swept
+    if declared and surface.start is not None:
+        return surface.start[None, None]
     if n is not None or (k is None and cfg.get("start") is None):
         n = 1 if n is None else _integer("starts", n, 1)
         return np.stack([random_starts(surface.bounds, n, int(s)) for s in seeds])
