@@ -22,6 +22,7 @@ from optlab import (
     progress,
     records,
     results,
+    suite,
     tuning,
 )
 from optlab.config import Job, StoreOptions, build_job, cache_dir, store_options
@@ -240,6 +241,7 @@ TASKS = {
     "mlp": ml_tasks.mlp,
     "penalty": ml_tasks.penalty,
     "saliency": ml_tasks.saliency,
+    "suite": suite.task,
     "tune": tune,
 }
 
