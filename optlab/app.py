@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from optlab import (
     suite,
     tuning,
 )
-from optlab.config import Job, StoreOptions, build_job, cache_dir, store_options
+from optlab.config import Job, StoreOptions, build_job, cache_dir, cost_model, store_options
 from optlab.errors import UserError
 from optlab.ml import tasks as ml_tasks
 
@@ -44,8 +45,11 @@ def use_dtype(dtype: str) -> None:
         jax.config.update("jax_enable_x64", True)
 
 
-def simulate(job: Job, groups: list[engine.Group] | None = None) -> engine.Trajectory:
-    """Run every member of `job` at every grid point (or `groups`) in one compiled program."""
+def simulate(
+    job: Job, groups: list[engine.Group] | None = None, targets: Sequence[float] = ()
+) -> engine.Trajectory:
+    """Run every member of `job` at every grid point (or `groups`) in one compiled program,
+    counting the step and evaluations at which each run first reaches each of `targets`."""
     use_dtype(job.dtype)
     devs = devices.resolve(job.device)
     groups = job.groups if groups is None else groups
@@ -73,6 +77,7 @@ def simulate(job: Job, groups: list[engine.Group] | None = None) -> engine.Traje
             chunk_size=job.chunk_size,
             step_chunks=progress.CHUNKS if bar is not None else 1,
             on_chunk=None if bar is None else bar.update,
+            targets=targets,
         )
     finally:
         if bar is not None:
@@ -199,11 +204,11 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     for w in job.warnings:
         log.warning(w)
     began = time.perf_counter()
-    traj = simulate(job)
+    traj = simulate(job, targets=opts.targets)
     wall = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
     final = calculus.point_checks(job.surface, traj.final_params)
-    rows = records.write(out, job, traj, extra=final)
+    rows = records.write(out, job, traj, extra=final, cost=cost_model(cfg))
     kw = {"targets": opts.targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
     keep(store, key, results.rows_for(job, traj, **kw) if store else [], opts, out)
     draw(out, job, traj)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from optlab import devices, grid, optimizers, surfaces
+from optlab import cost, devices, grid, optimizers, surfaces
 from optlab.engine import DEFAULT_RECORD, FIELDS, Group
 from optlab.errors import UserError
 from optlab.surfaces.base import Surface
@@ -344,6 +344,11 @@ def store_options(cfg: Any) -> StoreOptions:
         raise UserError(f"resume={resume!r} is invalid: must be true or false")
     targets = results.check_targets(cfg.get("targets", list(results.TARGETS)))
     return StoreOptions(path is not False, path or None, resume, targets)
+
+
+def cost_model(cfg: Any) -> cost.Cost:
+    """`cost`: what one evaluation of f, ∇f and ∇²f costs (default 1, 1 and d)."""
+    return cost.from_mapping(_plain(cfg).get("cost"), "cost")
 
 
 def cache_dir(cfg: Any) -> str | None:

@@ -32,7 +32,17 @@ DIAGNOSTICS = ("directional_derivative", "cos_to_negative_gradient", "curvature"
 # on any number of devices (tests/test_grid.py, tests/test_devices.py). The scalar code is ~10×
 # faster per step for a lone run: `run(..., lanes=1)` trades the bitwise identity for it.
 LANES = 2
-_FINAL = ("x", "value", "grad", "status", "steps", "evals")  # carry fields fetched at the end
+_FINAL = (
+    "x",
+    "value",
+    "grad",
+    "status",
+    "steps",
+    "evals",
+    "hit",
+    "hit_evals",
+)  # fetched at the end
+SHARED = ("targets", "record_steps")  # Trajectory fields shared by every run (no run axis)
 
 
 class Group(NamedTuple):
@@ -54,6 +64,12 @@ class Trajectory(NamedTuple):
     With `record_every=k` the step axis keeps steps 0, k, 2k, …, T (`record_steps`) and
     diagnostics describe the update leaving each kept step; a field left out of `record` is None.
     `final_params` (R, d), `final_loss` and `final_grad_norm` (R,) hold the last state always.
+
+    Cost, counted inside the scan: for each of the K `targets` (thresholds on f − f*),
+    `hit_step` (R, K) is the first step t (0 = the start) with f − f* ≤ target (−1: never, or
+    f* unknown) and `hit_evals` (R, K, 3) the cumulative (f, ∇f, ∇²f) evaluation counts up to
+    and including that step (−1: never); `cum_f_evals`, `cum_grad_evals`, `cum_hessian_evals`
+    (R, T'+1) are the cumulative counts at the recorded steps.
     """
 
     params: Any
@@ -71,6 +87,12 @@ class Trajectory(NamedTuple):
     final_params: Any = None
     final_loss: Any = None
     final_grad_norm: Any = None
+    targets: Any = None
+    hit_step: Any = None
+    hit_evals: Any = None
+    cum_f_evals: Any = None
+    cum_grad_evals: Any = None
+    cum_hessian_evals: Any = None
     record_steps: Any = None
 
 
@@ -83,6 +105,8 @@ class _Carry(NamedTuple):
     steps: jax.Array
     evals: jax.Array  # (3,) int32: f, grad, hessian
     t: jax.Array  # steps simulated so far, taken or not (masks padding steps past the end)
+    hit: jax.Array  # (K,) int32: first step with f − f* ≤ target k (−1: not yet)
+    hit_evals: jax.Array  # (K, 3) int32: evals up to and including that step (−1: not yet)
 
 
 def _diagnose(f, x, step, grad):
@@ -104,18 +128,32 @@ def _converged(value, grad, tol_grad, f_target):
     return (jnp.linalg.norm(grad) < tol_grad) | (value < f_target)
 
 
-def _init(f, opt, x0, tol_grad, f_target) -> _Carry:
-    """The state before step 0: value and gradient at the start, optimizer state, status."""
+def _hits(c_hit, c_hit_evals, reached, step, evals):
+    """Record step `step` and `evals` for the targets first `reached` (K,) now."""
+    new = reached & (c_hit < 0)
+    return jnp.where(new, step, c_hit), jnp.where(new[:, None], evals, c_hit_evals)
+
+
+def _init(f, opt, x0, tol_grad, f_target, below) -> _Carry:
+    """The state before step 0: value and gradient at the start, optimizer state, status.
+
+    `below` (K,): the largest values that count as reaching each target (see `thresholds`).
+    """
     v0, g0 = jax.value_and_grad(f)(x0)
     finite0 = jnp.isfinite(v0) & jnp.all(jnp.isfinite(g0))
     status0 = jnp.where(
         finite0, jnp.where(_converged(v0, g0, tol_grad, f_target), CONVERGED, RUNNING), DIVERGED
     )
     one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
-    return _Carry(x0, v0, g0, opt.init(x0), status0, zero, jnp.stack([one, one, zero]), zero)
+    evals0 = jnp.stack([one, one, zero])
+    never = jnp.full(below.shape, -1, jnp.int32)
+    hit, hit_evals = _hits(
+        never, jnp.full((*below.shape, 3), -1, jnp.int32), finite0 & (v0 <= below), zero, evals0
+    )
+    return _Carry(x0, v0, g0, opt.init(x0), status0, zero, evals0, zero, hit, hit_evals)
 
 
-def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, diagnostics: bool):
+def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, below, diagnostics: bool):
     """One update; finished, diverged or padding (t ≥ total) runs are frozen by masking."""
     active = (c.status == RUNNING) & (c.t < total)
     updates, state = opt.update(c.grad, c.opt_state, c.x, value=c.value, grad=c.grad, value_fn=f)
@@ -128,6 +166,7 @@ def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, diagnostics:
     keep = lambda new, old: jnp.where(take, new, old)  # noqa: E731
     one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
     evals = c.evals + take * (jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, zero]))
+    hit, hit_evals = _hits(c.hit, c.hit_evals, take & (v <= below), c.steps + 1, evals)
     new = _Carry(
         keep(x, c.x),
         keep(v, c.value),
@@ -137,6 +176,8 @@ def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, diagnostics:
         c.steps + take,
         evals,
         c.t + 1,
+        hit,
+        hit_evals,
     )
     out = {}
     if diagnostics:
@@ -144,21 +185,25 @@ def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, diagnostics:
     return new, out
 
 
-def _observe(c: _Carry, fields: tuple[str, ...]) -> dict[str, jax.Array]:
-    """The recorded fields of one state."""
+def _observe(c: _Carry, fields: tuple[str, ...], counted: bool) -> dict[str, jax.Array]:
+    """The recorded fields of one state (and its evaluation counts when they are `counted`)."""
     every = {"params": c.x, "loss": c.value, "grad": c.grad}
-    return {k: every[k] if k != "grad_norm" else jnp.linalg.norm(c.grad) for k in fields}
+    out = {k: every[k] if k != "grad_norm" else jnp.linalg.norm(c.grad) for k in fields}
+    return out | ({"evals": c.evals} if counted else {})
 
 
-def _advance(f, spec, opt, c, blocks, every, total, fields, diagnostics, tol_grad, f_target):
+def _advance(f, spec, opt, c, blocks, every, total, fields, diagnostics, tol_grad, f_target, below):
     """`blocks` × `every` steps as a nested scan, recording the state after each block."""
+    step = lambda c, diagnostics: _step(  # noqa: E731
+        f, spec, opt, c, total, tol_grad, f_target, below, diagnostics
+    )
+    counted = spec.counts_extra_evals
 
     def block(c, _):
-        c, out = _step(f, spec, opt, c, total, tol_grad, f_target, diagnostics)
+        c, out = step(c, diagnostics)
         if every > 1:
-            silent = lambda _, c: _step(f, spec, opt, c, total, tol_grad, f_target, False)[0]  # noqa: E731
-            c = jax.lax.fori_loop(0, every - 1, silent, c)
-        return c, out | _observe(c, fields)
+            c = jax.lax.fori_loop(0, every - 1, lambda _, c: step(c, False)[0], c)
+        return c, out | _observe(c, fields, counted)
 
     return jax.lax.scan(block, c, length=blocks)
 
@@ -171,6 +216,7 @@ def _program(
     total,
     tol_grad,
     f_target,
+    below,
     *,
     fresh,
     blocks,
@@ -189,7 +235,7 @@ def _program(
 
         def one(h, s, spec=spec):
             opt = spec.build(h)
-            c0 = _init(surface, opt, s, tol_grad, f_target) if fresh else s
+            c0 = _init(surface, opt, s, tol_grad, f_target, below) if fresh else s
             c, rec = _advance(
                 surface,
                 spec,
@@ -202,11 +248,11 @@ def _program(
                 diagnostics,
                 tol_grad,
                 f_target,
+                below,
             )
             if fresh:
-                rec |= {
-                    k: jnp.concatenate([v[None], rec[k]]) for k, v in _observe(c0, fields).items()
-                }
+                first = _observe(c0, fields, spec.counts_extra_evals)
+                rec |= {k: jnp.concatenate([v[None], rec[k]]) for k, v in first.items()}
             return c, rec
 
         # a hyperparameter shared by every run is a scalar, not mapped: Adam's b1**t is then one
@@ -234,12 +280,40 @@ def record_steps(steps: int, every: int) -> np.ndarray:
 
 
 def bytes_per_run(
-    dim: int, steps: int, every: int, fields: Sequence[str], diagnostics: bool, itemsize: int
+    dim: int,
+    steps: int,
+    every: int,
+    fields: Sequence[str],
+    diagnostics: bool,
+    itemsize: int,
+    counted: bool = False,
 ) -> int:
-    """Bytes of the per-step records of one run (the arrays that grow with the steps)."""
+    """Bytes of the per-step records of one run (the arrays that grow with the steps); `counted`:
+    the three int32 evaluation counts are recorded too (optimizers with extra evaluations)."""
     width = {"params": dim, "loss": 1, "grad": dim, "grad_norm": 1}
-    per_step = sum(width[k] for k in fields) + 3 * diagnostics
-    return (math.ceil(steps / every) + 1) * per_step * itemsize
+    per_step = (sum(width[k] for k in fields) + 3 * diagnostics) * itemsize + 12 * counted
+    return (math.ceil(steps / every) + 1) * per_step
+
+
+def thresholds(f_min: float | None, targets: Sequence[float], dtype: Any) -> np.ndarray:
+    """Per target t, the largest value v of `dtype` with float64(v) − f* ≤ t (−inf: f* unknown).
+
+    So the engine's test `f ≤ threshold`, made in the run's dtype, is exactly the host's test on
+    the recorded loss, f − f* ≤ t in float64.
+    """
+    dt = np.dtype(dtype)
+    out = np.full(len(targets), -np.inf, dt)
+    if f_min is None:
+        return out
+    reached = lambda v: np.float64(v) - f_min <= t  # noqa: E731
+    for k, t in enumerate(targets):
+        v = dt.type(f_min + t)
+        while not reached(v) and np.isfinite(v):
+            v = np.nextafter(v, dt.type(-np.inf))
+        while np.isfinite(v) and reached(up := np.nextafter(v, dt.type(np.inf))) and up != v:
+            v = up
+        out[k] = v
+    return out
 
 
 def auto_chunk(runs_bytes: int, devices: Sequence[jax.Device]) -> int:
@@ -284,6 +358,7 @@ def run(
     step_chunks: int = 1,
     on_chunk: Callable[[int], None] | None = None,
     lanes: int = LANES,
+    targets: Sequence[float] = (),
 ) -> Trajectory:
     """Run every group for `steps` steps in one compiled program; return host (NumPy) arrays.
 
@@ -313,7 +388,10 @@ def run(
     per_call = math.ceil(blocks / step_chunks)
     calls = math.ceil(blocks / per_call)
     itemsize = np.dtype(dtype).itemsize
-    run_bytes = bytes_per_run(surface.dim, steps, record_every, fields, diagnostics, itemsize)
+    counted = any(g.spec.counts_extra_evals for g in groups)
+    run_bytes = bytes_per_run(
+        surface.dim, steps, record_every, fields, diagnostics, itemsize, counted
+    )
     sizes = [len(np.asarray(g.starts)) for g in groups]
     need, have = sum(sizes) * run_bytes, devices_.host_memory()
     if need > 0.8 * have:
@@ -335,6 +413,7 @@ def run(
         jax.device_put(np.int32(steps), whole),
         put(tol_grad, whole),
         put(f_target, whole),
+        jax.device_put(thresholds(surface.f_min, targets, dtype), whole),
     )
     specs = tuple(g.spec for g in groups)
     static = dict(
@@ -372,10 +451,14 @@ def run(
         ends = _fetch([{k: getattr(s, k) for k in _FINAL} for s in states])
         for g in range(len(groups)):
             recs[g].append(
-                {k: _join([p[g][k] for p in parts], 1, blocks + (k in fields)) for k in parts[0][g]}
+                {
+                    k: _join([p[g][k] for p in parts], 1, blocks + (k in (*fields, "evals")))
+                    for k in parts[0][g]
+                }
             )
             finals[g].append(ends[g])
-    return _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, record_every, dtype)
+    traj = _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, record_every, dtype)
+    return traj._replace(targets=np.asarray(targets, dtype=float))
 
 
 def _norm(a: np.ndarray) -> np.ndarray:
@@ -402,15 +485,39 @@ def _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, every, dt
         nan = np.broadcast_to(np.asarray(np.nan, dtype=dtype), (sum(sizes), blocks))
         out |= dict.fromkeys(DIAGNOSTICS, nan)
     status, evals = cat(finals, "status"), cat(finals, "evals")
+    at = record_steps(steps, every)
+    steps_taken = cat(finals, "steps")
+    cum = _cumulative(recs, sizes, at, steps_taken)
     return Trajectory(
         **out,
         status=np.where(status == RUNNING, MAX_STEPS, status),
-        steps_taken=cat(finals, "steps"),
+        steps_taken=steps_taken,
         f_evals=evals[:, 0],
         grad_evals=evals[:, 1],
         hessian_evals=evals[:, 2],
         final_params=cat(finals, "x"),
         final_loss=cat(finals, "value"),
         final_grad_norm=_norm(cat(finals, "grad")),
-        record_steps=record_steps(steps, every),
+        hit_step=cat(finals, "hit"),
+        hit_evals=cat(finals, "hit_evals"),
+        cum_f_evals=cum[..., 0],
+        cum_grad_evals=cum[..., 1],
+        cum_hessian_evals=cum[..., 2],
+        record_steps=at,
     )
+
+
+def _cumulative(recs, sizes, at, steps_taken) -> np.ndarray:
+    """(R, T'+1, 3) evaluation counts at the recorded steps `at`: recorded in the scan for groups
+    whose optimizer makes extra evaluations, else exactly (1 + s, 1 + s, 0) with s the steps
+    taken by then, min(step, steps_taken) (a run takes its steps first, then stays frozen)."""
+    taken = np.minimum(at[None, :], steps_taken[:, None]).astype(np.int32)
+    derived = np.stack([1 + taken, 1 + taken, np.zeros_like(taken)], axis=-1)
+    if not any("evals" in chunk for group in recs for chunk in group):
+        return derived
+    out, start = derived.copy(), 0
+    for group, r in zip(recs, sizes, strict=True):
+        if "evals" in group[0]:
+            out[start : start + r] = _join([chunk["evals"] for chunk in group], 0, r)
+        start += r
+    return out

@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from optlab import cost as cost_
 from optlab.config import Job
 from optlab.engine import STATUS_NAMES, Trajectory
+from optlab.results import target_name
 
 STEP_ARRAYS = (
     "params",
@@ -22,6 +24,7 @@ STEP_ARRAYS = (
     "curvature",
 )
 RUN_ARRAYS = ("status", "steps_taken", "f_evals", "grad_evals", "hessian_evals")
+COST_ARRAYS = ("cum_f_evals", "cum_grad_evals", "cum_hessian_evals", "hit_step", "hit_evals")
 
 
 def _fmt(value: Any) -> Any:
@@ -32,13 +35,36 @@ def _fmt(value: Any) -> Any:
     return value
 
 
+def hit_columns(traj: Trajectory, c: cost_.Cost, dim: int) -> dict[str, np.ndarray]:
+    """Per target t: `steps_to_<t>` (first step with f − f* ≤ t) and `evals_to_<t>` (the cost
+    model's weights · the evaluations up to and including it), None where never reached."""
+    if traj.targets is None or traj.hit_step is None:
+        return {}
+    spent = cost_.total(c, dim, traj.hit_evals)  # (R, K), NaN where never
+    out = {}
+    for k, t in enumerate(traj.targets):
+        reached = traj.hit_step[:, k] >= 0
+        out[f"steps_to_{target_name(t)}"] = [
+            int(s) if ok else None for s, ok in zip(traj.hit_step[:, k], reached, strict=True)
+        ]
+        out[f"evals_to_{target_name(t)}"] = [
+            float(e) if ok else None for e, ok in zip(spent[:, k], reached, strict=True)
+        ]
+    return out
+
+
 def run_rows(
-    job: Job, traj: Trajectory, extra: dict[str, Any] | None = None
+    job: Job,
+    traj: Trajectory,
+    extra: dict[str, Any] | None = None,
+    cost: cost_.Cost | None = None,
 ) -> list[dict[str, Any]]:
     """One dict per run: its coordinates (optimizer, hyperparameters, start, seed) and outcomes.
 
-    `extra` adds columns, one value per run (e.g. the Hessian checks at each final point).
+    `extra` adds columns, one value per run (e.g. the Hessian checks at each final point);
+    `steps_to_<t>` / `evals_to_<t>` per target of `traj` are priced by `cost` (default 1, 1, d).
     """
+    hits = hit_columns(traj, cost or cost_.Cost(), job.surface.dim)
     pts = job.points
     hp_names = sorted(
         {k for m in job.members for k in m.config if k != "name"}
@@ -74,6 +100,7 @@ def run_rows(
                 "hessian_evals": int(traj.hessian_evals[r]),
             }
             row |= {f"hp.{k}": job.hparam(m, k, i) for k in hp_names}
+            row |= {k: v[r] for k, v in hits.items()}
             row |= {k: v[r] for k, v in (extra or {}).items()}
             rows.append(row)
             r += 1
@@ -101,20 +128,27 @@ def write_npz(
 ) -> None:
     """Per-step arrays with a leading run axis, run-level outcomes, and `labels` (R,); `extra`
     adds arrays a task measures beside the trajectory (e.g. accuracy per step)."""
-    arrays = {k: np.asarray(getattr(traj, k)) for k in STEP_ARRAYS + RUN_ARRAYS}
+    arrays = {k: np.asarray(getattr(traj, k)) for k in STEP_ARRAYS + RUN_ARRAYS + COST_ARRAYS}
     arrays = {k: v for k, v in arrays.items() if v.dtype != object}  # fields left out of `record`
     arrays |= extra or {}
     if traj.record_steps is not None and len(traj.record_steps) != job.steps + 1:
         arrays["record_steps"] = np.asarray(traj.record_steps)
+    if traj.targets is not None:
+        arrays["targets"] = np.asarray(traj.targets, dtype=float)
     arrays["status_names"] = np.asarray(STATUS_NAMES)
     np.savez_compressed(path, labels=np.asarray(job.labels), **arrays)
 
 
 def write(
-    out: Path, job: Job, traj: Trajectory, extra: dict[str, Any] | None = None
+    out: Path,
+    job: Job,
+    traj: Trajectory,
+    extra: dict[str, Any] | None = None,
+    cost: cost_.Cost | None = None,
 ) -> list[dict[str, Any]]:
-    """Write `trajectory.npz` and `runs.csv` (plus the per-run columns `extra`); return the rows."""
-    rows = run_rows(job, traj, extra)
+    """Write `trajectory.npz` and `runs.csv` (plus the per-run columns `extra`, evaluations to
+    each target priced by `cost`); return the rows."""
+    rows = run_rows(job, traj, extra, cost)
     write_npz(out / "trajectory.npz", job, traj)
     write_csv(out / "runs.csv", rows)
     return rows

@@ -25,7 +25,7 @@ import numpy as np
 
 from optlab import optimizers, results
 from optlab.config import Job, Member, random_starts
-from optlab.engine import DIVERGED, Group, Trajectory
+from optlab.engine import DIVERGED, SHARED, Group, Trajectory
 from optlab.errors import UserError
 
 # The main other hyperparameter: the first of these an optimizer takes as a traced value.
@@ -212,12 +212,10 @@ def concatenate(trajs: Sequence[Trajectory]) -> Trajectory:
 
 
 def _fields(fn: Callable[..., Any], *trajs: Trajectory) -> Trajectory:
-    """Apply `fn` to each per-run field; `record_steps` (shared) and absent fields carry over."""
+    """Apply `fn` to each per-run field; the shared fields (`SHARED`) and absent fields carry over."""
     first = trajs[0]
     out = {
-        name: value
-        if value is None or name == "record_steps"
-        else fn(*(getattr(t, name) for t in trajs))
+        name: value if value is None or name in SHARED else fn(*(getattr(t, name) for t in trajs))
         for name, value in first._asdict().items()
     }
     return Trajectory(**out)

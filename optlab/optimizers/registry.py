@@ -107,6 +107,11 @@ class Spec:
             opt = optax.chain(optax.clip_by_global_norm(clip), opt)
         return optax.with_extra_args_support(opt)
 
+    @property
+    def counts_extra_evals(self) -> bool:
+        """Whether the optimizer makes evaluations beyond one value-and-gradient per step."""
+        return _REGISTRY[self.name].extra_evals is not None
+
     def extra_evals(self, state: Any) -> tuple[Any, Any, Any]:
         counter = _REGISTRY[self.name].extra_evals
         zero = jnp.zeros([], jnp.int32)
