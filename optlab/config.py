@@ -547,6 +547,7 @@ class SuiteJob:
     grids: dict[str, np.ndarray]  # label -> learning rates tried (one is chosen for every problem)
     budget: float  # cost units per (n + 1)
     taus: tuple[float, ...]  # accuracies of the convergence test
+    cost: cost.Cost  # what an evaluation of f, ∇f and ∇²f costs
 
 
 def build_suite(cfg: Any) -> SuiteJob:
@@ -577,4 +578,5 @@ def build_suite(cfg: Any) -> SuiteJob:
     factor = _number("suite.budget", opts.get("budget", 100), False)
     if factor <= 0:
         raise UserError(f"suite.budget={factor!r} is invalid: must be > 0")
-    return SuiteJob(tuple(problems), members, grids, factor, taus)
+    model = cost_model(cfg)
+    return SuiteJob(tuple(problems), members, grids, factor, taus, model)

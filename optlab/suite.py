@@ -1,7 +1,7 @@
 """A lineup on Moré & Wild's 53 problems under a cost budget, and the profiles of the result.
 
-Each problem p (n variables) gets 100·(n + 1) cost units (f = 1, ∇f = 1, ∇²f = n, per evaluation
-the engine counts). Problems that share a function, n and m (the s = 0 and s = 1 rows) share one
+Each problem p (n variables) gets 100·(n + 1) cost units under the cost model of `optlab.cost`
+(default f = 1, ∇f = 1, ∇²f = n), counted exactly per step by the engine. Problems that share a function, n and m (the s = 0 and s = 1 rows) share one
 compiled program; every member and every learning rate of a tuned member run in it as traced
 values. The convergence test of Moré & Wild (2009, eq. 2.2) on the best value found so far,
 
@@ -22,12 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from optlab import engine, surfaces
+from optlab import cost, engine, surfaces
 from optlab.config import Member, SuiteJob
 from optlab.report import profiles
 from optlab.surfaces.morewild import FUNCTIONS, PROBLEMS
-
-STEP_COST = 2  # the engine's one value and gradient per step: the cheapest step there is
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,19 +46,18 @@ def budget(n: int, factor: float) -> float:
     return factor * (n + 1.0)
 
 
-def step_costs(traj: engine.Trajectory, n: int) -> np.ndarray:
-    """Cumulative cost (R, T+1) after each step: 2 at the start (f and ∇f), then each run's
-    average cost per step taken (its counted f + ∇f + n·∇²f evaluations spread evenly).
+def step_costs(traj: engine.Trajectory, n: int, model: cost.Cost) -> np.ndarray:
+    """Cumulative cost (R, T+1) after each step, from the engine's exact per-step evaluation
+    counts (f, ∇f, ∇²f) under the cost model (`optlab.cost`)."""
+    evals = np.stack([traj.cum_f_evals, traj.cum_grad_evals, traj.cum_hessian_evals], axis=-1)
+    return cost.total(model, n, evals)
 
-    Exact for methods with a fixed cost per step (gd, momentum, adam); for line-search methods
-    (lbfgs, newton) the per-step split is the run's average, the total is exact.
-    """
-    total = traj.f_evals + traj.grad_evals + n * traj.hessian_evals
-    taken = np.maximum(traj.steps_taken, 1)
-    per_step = (total - STEP_COST) / taken
-    k = np.arange(traj.loss.shape[1])
-    k = np.minimum(k[None, :], traj.steps_taken[:, None])  # frozen runs spend nothing more
-    return STEP_COST + k * per_step[:, None]
+
+def cheapest_step(model: cost.Cost, n: int) -> float:
+    """The engine's one value and gradient per step: no step costs less (so budget/it steps
+    exhaust every member's budget)."""
+    w = cost.weights(model, n)
+    return max(w[0] + w[1], 1e-3)
 
 
 def _groups(members: Sequence[Member], grids: dict[str, np.ndarray], starts: np.ndarray):
@@ -96,12 +93,12 @@ def _run_shape(job: SuiteJob, key: tuple[int, int, int], group_rows: list[int], 
     surface = surfaces.get("morewild", problem=group_rows[0])
     starts = np.stack([surfaces.get("morewild", problem=r).start for r in group_rows])
     groups, meta = _groups(job.members, job.grids, starts)
-    steps = math.ceil(budget(n, job.budget) / STEP_COST)
+    steps = math.ceil(budget(n, job.budget) / cheapest_step(job.cost, n))
     traj = engine.run(
         surface, groups, steps, diagnostics=False, tol_grad=0.0, dtype=np.float64, record=("loss",)
     )
     log(f"optlab: {FUNCTIONS[nprob].name} (n={n}, m={m}): rows {group_rows}, {steps} steps")
-    c = step_costs(traj, n)
+    c = step_costs(traj, n, job.cost)
     loss = np.where(np.isfinite(traj.loss), traj.loss, np.inf)
     running = np.minimum.accumulate(loss, axis=1)
     out, i = [], 0

@@ -81,37 +81,62 @@ def test_table_is_dfo_dat():
     assert {p for p, *_ in PROBLEMS} == set(FUNCTIONS) and {s for *_, s in PROBLEMS} == {0, 1}
 
 
-@pytest.mark.parametrize("row", ROWS)
-def test_value_at_the_start_matches_the_published_output(row):
-    s = problem(row)
-    r = np.asarray(jax.jit(s.residuals)(jnp.asarray(s.start, jnp.float64)))
-    assert r.shape == (s.info.m,) and s.dim == len(s.start) == NM[row - 1][0]
-    f0 = float(s(jnp.asarray(s.start, jnp.float64)))
-    assert f0 == pytest.approx(float(np.sum(r**2)), rel=1e-14)
-    assert float(f"{f0:.5e}") == F0[row - 1], (row, f0)
+FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
-def fd_gradient(f, x: np.ndarray) -> np.ndarray:
-    """Fourth-order central differences, h = 10⁻⁴ (1 + |xᵢ|)."""
+def stencil(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points x ± h eᵢ, x ± 2h eᵢ (4n, n) for fourth-order central differences, and h (n,)."""
     h = 1e-4 * (1.0 + np.abs(x))
     e = np.eye(len(x)) * h
-    pts = np.concatenate([x + e, x - e, x + 2 * e, x - 2 * e])
-    fp, fm, fp2, fm2 = np.split(np.asarray(jax.vmap(f)(pts)), 4)
+    return np.concatenate([x + e, x - e, x + 2 * e, x - 2 * e]), h
+
+
+def fd_gradient(values: np.ndarray, h: np.ndarray) -> np.ndarray:
+    fp, fm, fp2, fm2 = np.split(values, 4)
     return (8.0 * (fp - fm) - (fp2 - fm2)) / (12.0 * h)
 
 
+@partial(jax.jit, static_argnums=0, compiler_options=FAST_COMPILE)
+def _probe(problems, points, stencils):
+    """Per problem: F and f at x₀, ∇f at x₀ and a nearby point, f on both stencils."""
+    out = []
+    for s, x, st in zip(problems, points, stencils, strict=True):
+        out.append((s.residuals(x[0]), s(x[0]), jax.vmap(jax.grad(s))(x), jax.vmap(s)(st)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def probed():
+    """Every problem measured in ONE compiled program (53 small programs would take minutes)."""
+    problems = tuple(problem(r) for r in ROWS)
+    rng = np.random.default_rng(0)
+    points, stencils, steps = [], [], []
+    for s in problems:
+        near = s.start * (1 + 0.1 * rng.standard_normal(s.dim)) + 0.01 * rng.standard_normal(s.dim)
+        pts = np.stack([s.start, near])
+        (a, ha), (b, hb) = stencil(pts[0]), stencil(pts[1])
+        points.append(pts)
+        stencils.append(np.concatenate([a, b]))
+        steps.append((ha, hb))
+    return jax.device_get(_probe(problems, points, stencils)), points, steps
+
+
 @pytest.mark.parametrize("row", ROWS)
-def test_grad_matches_central_differences_at_and_near_the_start(row):
-    s = problem(row)
-    rng = np.random.default_rng(row)
-    x0 = s.start
-    near = x0 * (1.0 + 0.1 * rng.standard_normal(s.dim)) + 0.01 * rng.standard_normal(s.dim)
-    grad = jax.jit(jax.vmap(jax.grad(s)))
-    for x in (x0, near):
-        g = np.asarray(grad(jnp.asarray(x[None])))[0]
-        fd = fd_gradient(s, x)
-        scale = np.abs(g).max() + 1e-8 * abs(float(s(x)))
-        np.testing.assert_allclose(g, fd, atol=1e-7 * scale + 1e-12, rtol=1e-6, err_msg=str(x))
+def test_value_at_the_start_matches_the_published_output(row, probed):
+    (r, f0, _, _), s = probed[0][row - 1], problem(row)
+    assert r.shape == (s.info.m,) and s.dim == len(s.start) == NM[row - 1][0]
+    assert float(f0) == pytest.approx(float(np.sum(r**2)), rel=1e-14)
+    assert float(f"{float(f0):.5e}") == F0[row - 1], (row, f0)
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_grad_matches_central_differences_at_and_near_the_start(row, probed):
+    results, points, steps = probed
+    (_, _, grads, values), x, hs = results[row - 1], points[row - 1], steps[row - 1]
+    for g, v, h, at in zip(grads, np.split(values, 2), hs, x, strict=True):
+        fd = fd_gradient(v, h)
+        scale = np.abs(g).max()
+        np.testing.assert_allclose(g, fd, atol=1e-7 * scale + 1e-12, rtol=1e-6, err_msg=str(at))
 
 
 @pytest.mark.parametrize("key", list(PRINTED), ids=str)
@@ -140,9 +165,6 @@ def test_closed_form_optima_and_none_where_unpublished():
         s = problem(row)
         assert s.f_min is None and "not" in s.info.f_min_note
     assert "48.9842" in problem(13).info.f_min_note and "17.4286" in problem(15).info.f_min_note
-
-
-FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
 @partial(jax.jit, compiler_options=FAST_COMPILE)
