@@ -410,13 +410,13 @@ def optimum(nprob: int, n: int, m: int) -> Optimum:
         return _mgh(15, "3.07505…·10⁻⁴", 3.07505603849238e-4, local)
     if nprob == 10:
         note = "the variables differ by six orders of magnitude (x* ≈ (0.0056, 6181, 345))"
-        return _mgh(10, "87.9458…", 87.9458551706738, note)
+        return _mgh(10, "87.9458…", 87.9458551706675, note)
     if nprob == 11:
         watson = {
             6: ("2.28767…·10⁻³", 2.28767005355235e-3),
-            9: ("1.39976…·10⁻⁶", 1.3997601380928e-6),
+            9: ("1.39976…·10⁻⁶", 1.39976013808481e-6),
         }
-        watson[12] = ("4.72238…·10⁻¹⁰", 4.7223811033264e-10)
+        watson[12] = ("4.72238…·10⁻¹⁰", 4.72238109992527e-10)
         if n not in watson:
             return Optimum(
                 None, "", f"{MGH}, no. 20", f"MGH give f* for n = 6, 9, 12, 20 only, not {n}"
