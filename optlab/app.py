@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -210,6 +211,7 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     final = calculus.point_checks(job.surface, traj.final_params)
     rows = records.write(out, job, traj, extra=final, cost=cost_model(cfg))
     kw = {"targets": opts.targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
+    kw["cost"] = cost_model(cfg)
     keep(store, key, results.rows_for(job, traj, **kw) if store else [], opts, out)
     draw(out, job, traj)
     print(f"optlab: wrote trajectory.npz, runs.csv and plots to {out}")
@@ -228,14 +230,15 @@ def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     if stored(store, key, opts):
         return []
     began = time.perf_counter()
-    result = tuning.run(plan, simulate)
+    result = tuning.run(plan, functools.partial(simulate, targets=opts.targets))
     wall = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
-    rows = records.write(out, result.job, result.traj)
+    rows = records.write(out, result.job, result.traj, cost=cost_model(cfg))
     records.write_csv(out / "tuning.csv", list(result.table))
     print(f"optlab: wrote trajectory.npz, runs.csv and tuning.csv to {out}")
     print(tuning.summary(result))
     kw = {"targets": opts.targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
+    kw["cost"] = cost_model(cfg)
     keep(store, key, tuning.store_rows(result, **kw) if store else [], opts, out)
     return rows
 

@@ -458,6 +458,43 @@ def build_surface(cfg: Any) -> Surface:
     return _surface(section(cfg, "surface"))
 
 
+def _size(value: Any, default: int) -> int:
+    """A positive integer config value, else `default` (validation proper comes later)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return value if ok else default
+
+
+def check_size(cfg: Mapping[str, Any], single_optimizer: bool, dim: int | None = None) -> None:
+    """Refuse at once a job whose arrays cannot fit in memory, from the config's sizes alone:
+    before the surface (d-sized arrays), the starts, the job hash or the engine allocate."""
+    from optlab.engine import bytes_per_run, check_fits
+
+    surf = cfg.get("surface") or {}
+    if dim is None:
+        name = surf.get("name")
+        low = surfaces.entry(name).min_dim if name in surfaces.available() else 1
+        dim = _size(surf.get("dim"), low)
+    lineup = cfg.get("lineup")
+    members = len(lineup) if isinstance(lineup, Mapping) and not single_optimizer else 1
+    k, n = cfg.get("start_grid"), cfg.get("starts")
+    start = cfg.get("start")
+    if k is not None:
+        starts = _size(k, 1) ** dim
+    elif n is not None or start is None:
+        starts = _size(n, 1)
+    else:
+        starts = len(start) if isinstance(start, list) and isinstance(start[0], list) else 1
+    axes = grid.axes(cfg.get("grid"))
+    runs = members * starts * math.prod(len(v) for v in axes.values())
+    steps, every = _size(cfg.get("steps"), 1), _size(cfg.get("record_every"), 1)
+    record = cfg.get("record", list(DEFAULT_RECORD))
+    record = [record] if isinstance(record, str) else record
+    fields = [f for f in FIELDS if f in (record or ())]
+    itemsize = 8 if cfg.get("dtype") == "float64" else 4
+    per_run = bytes_per_run(dim, steps, every, fields, bool(cfg.get("diagnostics", True)), itemsize)
+    check_fits(runs, steps, runs * (per_run + 8 * dim) + 24 * dim)
+
+
 def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None = None) -> Job:
     """Validate `cfg` and build the job; every bad value raises a one-line `UserError`.
 
@@ -469,6 +506,7 @@ def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None 
     dtype = _dtype(cfg)
     steps = _integer("steps", cfg.get("steps"), 1)
     seed = _integer("seed", cfg.get("seed", 0), 0)
+    check_size(cfg, single_optimizer, None if surface is None else surface.dim)
     surface = surface if surface is not None else _surface(cfg.get("surface") or {})
     axes = grid.axes(cfg.get("grid"))
     seed_axis = axes.pop("seed", None)

@@ -3,11 +3,26 @@
 The run axis is sharded over a 1-D device mesh; a grid too large for memory runs in chunks of
 runs, one after another; a progress bar sees the scan split into chunks of steps (no host sync
 inside a chunk). With the defaults a job is one compiled program called once.
+
+Noise (`run(..., noise=...)`): a pytree (numeric leaves traced, so changing σ never recompiles)
+with two methods,
+
+    observe(surface, key, x, value, grad) -> (value_seen, grad_seen)
+    value_fn(surface, key) -> Callable[[x], value_seen]
+
+At each step the optimizer's update receives only what the noise lets it see: `value_seen`,
+`grad_seen` at the iterate and `value_fn` for line searches. Everything recorded (loss, grad,
+grad_norm, diagnostics, stopping rules, status, target hits, evaluation counts) is the true f
+and ∇f at the iterate. Run r's key at step t (its global step index, 0 for the update leaving
+the start, not reset by `step_chunks`) is `fold_in(key(seeds[r]), t)` (`Group.seeds`, default
+0), split once into the keys of `observe` and of `value_fn`: a run's noise is the same alone,
+in a grid, in chunks and on any number of devices. `noise=None` compiles no random numbers.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -29,9 +44,18 @@ DIAGNOSTICS = ("directional_derivative", "cos_to_negative_gradient", "curvature"
 # Runs per device are padded to a multiple of LANES. A batch of one is compiled to scalar code
 # in which XLA:CPU fuses a·b+c into an FMA differently from the vector code of larger batches
 # (1 ulp); with two or more lanes a run's numbers are bitwise the same alone, in any batch and
-# on any number of devices (tests/test_grid.py, tests/test_devices.py). The scalar code is ~10×
-# faster per step for a lone run: `run(..., lanes=1)` trades the bitwise identity for it.
+# on any number of devices (tests/test_grid.py, tests/test_devices.py). A lone run's speed does
+# not depend on scalar vs vector code but on whether XLA:CPU runs the scan's while loop as one
+# kernel, which it does only while the loop body's bytes stay under a threshold: see
+# `fast_small_loops` (opt-in: ~13× faster lone runs, but diagnostics then differ by an ulp
+# between a run alone and in a grid). `run(..., lanes=1)` remains for the scalar code.
 LANES = 2
+# XLA:CPU runs a while loop whose body touches fewer bytes than this as one kernel (no per-op
+# dispatch): with XLA's default (small) threshold a lone run is ~13× slower per step.
+SMALL_LOOP_BYTES = 1 << 20
+SMALL_LOOP_FLAG = (
+    f"--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold={SMALL_LOOP_BYTES}"
+)
 _FINAL = (
     "x",
     "value",
@@ -46,11 +70,13 @@ SHARED = ("targets", "record_steps")  # Trajectory fields shared by every run (n
 
 
 class Group(NamedTuple):
-    """Runs sharing one optimizer spec: per-run traced hyperparameters (R,) and starts (R, d)."""
+    """Runs sharing one optimizer spec: per-run traced hyperparameters (R,) and starts (R, d);
+    `seeds` (R,) ints in [0, 2³²) key each run's noise stream (None: 0; unused without noise)."""
 
     spec: Spec
     hparams: Mapping[str, Any]
     starts: Any
+    seeds: Any = None
 
 
 class Trajectory(NamedTuple):
@@ -107,6 +133,22 @@ class _Carry(NamedTuple):
     t: jax.Array  # steps simulated so far, taken or not (masks padding steps past the end)
     hit: jax.Array  # (K,) int32: first step with f − f* ≤ target k (−1: not yet)
     hit_evals: jax.Array  # (K, 3) int32: evals up to and including that step (−1: not yet)
+    seed: Any = None  # uint32 seed of the run's noise stream (None without noise)
+
+
+def fast_small_loops() -> bool:
+    """Opt-in: add SMALL_LOOP_FLAG to XLA_FLAGS (call before JAX computes anything) unless JAX's
+    backend has started or the user set extra backend options; True when set.
+
+    A lone run becomes ~13× faster and its params, loss, gradient, status and counts stay
+    bitwise the same as in a grid, but its diagnostics may then differ by one ulp (FMA
+    contraction in the one-kernel loop), so it is not the default.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_backend_extra_options" in flags or devices_.backend_started():
+        return False
+    os.environ["XLA_FLAGS"] = f"{flags} {SMALL_LOOP_FLAG}".strip()
+    return True
 
 
 def _diagnose(f, x, step, grad):
@@ -124,8 +166,31 @@ def _diagnose(f, x, step, grad):
     )
 
 
+UNROLL = 4  # up to this many coordinates, reductions of one vector are written out per coordinate
+
+
+def _all_finite(a: jax.Array) -> jax.Array:
+    """all(isfinite(a)); per coordinate for small d (XLA:CPU emits a slow reduction otherwise)."""
+    if a.ndim == 1 and a.shape[0] <= UNROLL:
+        out = jnp.isfinite(a[0])
+        for i in range(1, a.shape[0]):
+            out = out & jnp.isfinite(a[i])
+        return out
+    return jnp.all(jnp.isfinite(a))
+
+
+def _norm2(a: jax.Array) -> jax.Array:
+    """‖a‖₂ (the same rounding as jnp.linalg.norm: sqrt of the sum of squares, left to right)."""
+    if a.ndim == 1 and a.shape[0] <= UNROLL:
+        sq = a[0] * a[0]
+        for i in range(1, a.shape[0]):
+            sq = sq + a[i] * a[i]
+        return jnp.sqrt(sq)
+    return jnp.linalg.norm(a)
+
+
 def _converged(value, grad, tol_grad, f_target):
-    return (jnp.linalg.norm(grad) < tol_grad) | (value < f_target)
+    return (_norm2(grad) < tol_grad) | (value < f_target)
 
 
 def _hits(c_hit, c_hit_evals, reached, step, evals):
@@ -140,7 +205,7 @@ def _init(f, opt, x0, tol_grad, f_target, below) -> _Carry:
     `below` (K,): the largest values that count as reaching each target (see `thresholds`).
     """
     v0, g0 = jax.value_and_grad(f)(x0)
-    finite0 = jnp.isfinite(v0) & jnp.all(jnp.isfinite(g0))
+    finite0 = jnp.isfinite(v0) & _all_finite(g0)
     status0 = jnp.where(
         finite0, jnp.where(_converged(v0, g0, tol_grad, f_target), CONVERGED, RUNNING), DIVERGED
     )
@@ -153,20 +218,39 @@ def _init(f, opt, x0, tol_grad, f_target, below) -> _Carry:
     return _Carry(x0, v0, g0, opt.init(x0), status0, zero, evals0, zero, hit, hit_evals)
 
 
-def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, below, diagnostics: bool):
+def _seen(f, noise, c: _Carry):
+    """What the optimizer sees at the iterate: (value, gradient, value_fn), noisy with `noise`."""
+    if noise is None:
+        return c.value, c.grad, f
+    k_obs, k_fn = jax.random.split(jax.random.fold_in(jax.random.key(c.seed), c.t))
+    value, grad = noise.observe(f, k_obs, c.x, c.value, c.grad)
+    return value, grad, noise.value_fn(f, k_fn)
+
+
+def _step(
+    f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, below, noise, diagnostics: bool
+):
     """One update; finished, diverged or padding (t ≥ total) runs are frozen by masking."""
     active = (c.status == RUNNING) & (c.t < total)
-    updates, state = opt.update(c.grad, c.opt_state, c.x, value=c.value, grad=c.grad, value_fn=f)
+    value, grad, value_fn = _seen(f, noise, c)
+    updates, state = opt.update(grad, c.opt_state, c.x, value=value, grad=grad, value_fn=value_fn)
     x = optax.apply_updates(c.x, updates)
     v, g = jax.value_and_grad(f)(x)
-    finite = jnp.isfinite(v) & jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(g))
-    take = active & finite
+    finite = jnp.isfinite(v) & _all_finite(x) & _all_finite(g)
+    # computed once: XLA would otherwise recompute the predicate (f(x_new), three finiteness
+    # tests) inside each of its consumers' fusions
+    take = jax.lax.optimization_barrier(active & finite)
     status = jnp.where(active & ~finite, DIVERGED, c.status)
     status = jnp.where(take & _converged(v, g, tol_grad, f_target), CONVERGED, status)
     keep = lambda new, old: jnp.where(take, new, old)  # noqa: E731
-    one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
-    evals = c.evals + take * (jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, zero]))
-    hit, hit_evals = _hits(c.hit, c.hit_evals, take & (v <= below), c.steps + 1, evals)
+    if spec.counts_extra_evals:
+        one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
+        per_step = jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, zero])
+        evals = c.evals + take * per_step
+        hit, hit_evals = _hits(c.hit, c.hit_evals, take & (v <= below), c.steps + 1, evals)
+    else:  # every step costs one f and one ∇f: counts are derived from the steps at the end
+        evals, hit_evals = c.evals, c.hit_evals
+        hit = jnp.where((c.hit < 0) & take & (v <= below), c.steps + 1, c.hit)
     new = _Carry(
         keep(x, c.x),
         keep(v, c.value),
@@ -178,6 +262,7 @@ def _step(f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, below, diagn
         c.t + 1,
         hit,
         hit_evals,
+        c.seed,
     )
     out = {}
     if diagnostics:
@@ -192,10 +277,12 @@ def _observe(c: _Carry, fields: tuple[str, ...], counted: bool) -> dict[str, jax
     return out | ({"evals": c.evals} if counted else {})
 
 
-def _advance(f, spec, opt, c, blocks, every, total, fields, diagnostics, tol_grad, f_target, below):
+def _advance(
+    f, spec, opt, c, blocks, every, total, fields, diagnostics, tol_grad, f_target, below, noise
+):
     """`blocks` × `every` steps as a nested scan, recording the state after each block."""
     step = lambda c, diagnostics: _step(  # noqa: E731
-        f, spec, opt, c, total, tol_grad, f_target, below, diagnostics
+        f, spec, opt, c, total, tol_grad, f_target, below, noise, diagnostics
     )
     counted = spec.counts_extra_evals
 
@@ -217,6 +304,8 @@ def _program(
     tol_grad,
     f_target,
     below,
+    noise,
+    seeds,
     *,
     fresh,
     blocks,
@@ -228,14 +317,17 @@ def _program(
     """All groups, each vmapped over its runs: (final carries, records) per group.
 
     `fresh`: `states` are starts (R, d) and the records begin with step 0; else carries of an
-    earlier call, continued.
+    earlier call, continued. `seeds` (R,) per group key the runs' noise (None without noise).
     """
     carries, records = [], []
-    for spec, hp, s in zip(specs, hparams, states, strict=True):
+    for spec, hp, s, seed in zip(specs, hparams, states, seeds, strict=True):
 
-        def one(h, s, spec=spec):
+        def one(h, s, seed, spec=spec):
             opt = spec.build(h)
-            c0 = _init(surface, opt, s, tol_grad, f_target, below) if fresh else s
+            if fresh:
+                c0 = _init(surface, opt, s, tol_grad, f_target, below)._replace(seed=seed)
+            else:
+                c0 = s
             c, rec = _advance(
                 surface,
                 spec,
@@ -249,6 +341,7 @@ def _program(
                 tol_grad,
                 f_target,
                 below,
+                noise,
             )
             if fresh:
                 first = _observe(c0, fields, spec.counts_extra_evals)
@@ -257,9 +350,8 @@ def _program(
 
         # a hyperparameter shared by every run is a scalar, not mapped: Adam's b1**t is then one
         # power per step, not one per run
-        c, rec = jax.vmap(one, in_axes=({k: 0 if jnp.ndim(v) else None for k, v in hp.items()}, 0))(
-            hp, s
-        )
+        axes = {k: 0 if jnp.ndim(v) else None for k, v in hp.items()}
+        c, rec = jax.vmap(one, in_axes=(axes, 0, 0))(hp, s, seed)
         carries.append(c)
         records.append(rec)
     out = (tuple(carries), tuple(records))
@@ -293,6 +385,18 @@ def bytes_per_run(
     width = {"params": dim, "loss": 1, "grad": dim, "grad_norm": 1}
     per_step = (sum(width[k] for k in fields) + 3 * diagnostics) * itemsize + 12 * counted
     return (math.ceil(steps / every) + 1) * per_step
+
+
+def check_fits(runs: int, steps: int, need: int) -> None:
+    """A UserError when a job of `runs` × `steps` needing `need` bytes exceeds 80% of the host's
+    available memory (checked before anything of that size is allocated)."""
+    have = devices_.host_memory()
+    if need > 0.8 * have:
+        raise UserError(
+            f"the records of {runs} runs × {steps} steps need {need / 2**30:.1f} GiB but "
+            f"{have / 2**30:.1f} GiB is available: keep fewer fields (record=loss) or every k-th "
+            "step (record_every=k), or use fewer runs or dimensions"
+        )
 
 
 def thresholds(f_min: float | None, targets: Sequence[float], dtype: Any) -> np.ndarray:
@@ -359,6 +463,7 @@ def run(
     on_chunk: Callable[[int], None] | None = None,
     lanes: int = LANES,
     targets: Sequence[float] = (),
+    noise: Any = None,
 ) -> Trajectory:
     """Run every group for `steps` steps in one compiled program; return host (NumPy) arrays.
 
@@ -367,10 +472,14 @@ def run(
 
     `record` names the per-step fields kept (of FIELDS) and `record_every` keeps every k-th step.
     The run axis is sharded over `devices` (default: JAX's default device) and padded to a
-    multiple of `lanes` × their number (`lanes=1`: a lone run takes XLA:CPU's ~10× faster scalar
-    path, at the price of ulp-level differences from the same run in a batch); `chunk_size` runs
-    per group go through the program at a time (None: as many as half the devices' memory holds). `step_chunks` > 1 splits the scan into
-    that many calls, after each of which `on_chunk(trajectory_steps_done)` is called.
+    multiple of `lanes` × their number (`lanes=1`: XLA:CPU's scalar code for a lone run, at the
+    price of ulp-level differences from the same run in a batch); `chunk_size` runs per group go
+    through the program at a time (None: as many as half the devices' memory holds).
+    `step_chunks` > 1 splits the scan into that many calls, after each of which
+    `on_chunk(trajectory_steps_done)` is called.
+
+    `targets` (K,): thresholds on f − f* whose first hit (step and evaluation counts) each run
+    records (see Trajectory). `noise`: the oracle the optimizer sees (module docstring).
     """
     fields = tuple(f for f in FIELDS if f in record)
     unknown = set(record) - set(FIELDS)
@@ -393,13 +502,7 @@ def run(
         surface.dim, steps, record_every, fields, diagnostics, itemsize, counted
     )
     sizes = [len(np.asarray(g.starts)) for g in groups]
-    need, have = sum(sizes) * run_bytes, devices_.host_memory()
-    if need > 0.8 * have:
-        raise UserError(
-            f"the records of {sum(sizes)} runs × {steps} steps need {need / 2**30:.1f} GiB but "
-            f"{have / 2**30:.1f} GiB is available: keep fewer fields (record=loss) or every k-th "
-            "step (record_every=k)"
-        )
+    check_fits(sum(sizes), steps, sum(sizes) * run_bytes)
     if chunk_size is None:
         chunk_size = auto_chunk(run_bytes, devs)
     unit = n_dev * lanes
@@ -414,7 +517,9 @@ def run(
         put(tol_grad, whole),
         put(f_target, whole),
         jax.device_put(thresholds(surface.f_min, targets, dtype), whole),
+        None if noise is None else jax.device_put(_cast(noise, dtype), whole),
     )
+    seeds = [None if noise is None else _seeds(g) for g in groups]
     specs = tuple(g.spec for g in groups)
     static = dict(
         blocks=per_call,
@@ -437,9 +542,15 @@ def run(
         states = tuple(
             put(np.asarray(g.starts)[j], split) for g, j in zip(groups, idx, strict=True)
         )
+        keys = tuple(
+            None if k is None else jax.device_put(k[j], split)
+            for k, j in zip(seeds, idx, strict=True)
+        )
         pending = []
         for c in range(calls):  # dispatched ahead (async): the device never waits for the host
-            states, rec = program(shared[0], specs, hp, states, *shared[1:], fresh=c == 0, **static)
+            states, rec = program(
+                shared[0], specs, hp, states, *shared[1:], keys, fresh=c == 0, **static
+            )
             pending.append(rec)
         done = sum(min(w, max(r - i * w, 0)) for r, w in zip(sizes, widths, strict=True))
         parts = []
@@ -449,6 +560,10 @@ def run(
                 first, last = (min(n * per_call * record_every, steps) for n in (c, c + 1))
                 on_chunk(done * (last - first))
         ends = _fetch([{k: getattr(s, k) for k in _FINAL} for s in states])
+        ends = [
+            e if g.spec.counts_extra_evals else _derive(e)
+            for e, g in zip(ends, groups, strict=True)
+        ]
         for g in range(len(groups)):
             recs[g].append(
                 {
@@ -459,6 +574,41 @@ def run(
             finals[g].append(ends[g])
     traj = _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, record_every, dtype)
     return traj._replace(targets=np.asarray(targets, dtype=float))
+
+
+def _derive(end: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Evaluation counts of runs whose every step costs one f and one ∇f (no extra evaluations):
+    (1 + s, 1 + s, 0) after s steps, at the end and at each target's hit (−1: never)."""
+    per = lambda s: np.stack([1 + s, 1 + s, np.zeros_like(s)], axis=-1).astype(np.int32)  # noqa: E731
+    hit = end["hit"]
+    return end | {
+        "evals": per(end["steps"]),
+        "hit_evals": np.where(hit[..., None] >= 0, per(hit), -1).astype(np.int32),
+    }
+
+
+def _cast(tree: Any, dtype: Any) -> Any:
+    """`tree` with its floating-point leaves cast to `dtype` (integer leaves kept)."""
+    return jax.tree.map(
+        lambda a: np.asarray(a, dtype) if np.issubdtype(np.asarray(a).dtype, np.floating) else a,
+        tree,
+    )
+
+
+def _seeds(g: Group) -> np.ndarray:
+    """The runs' noise seeds (R,) as uint32 (default 0); a UserError outside [0, 2³²)."""
+    n = len(np.asarray(g.starts))
+    seeds = np.zeros(n, np.int64) if g.seeds is None else np.asarray(g.seeds)
+    if (
+        seeds.shape != (n,)
+        or not np.issubdtype(seeds.dtype, np.integer)
+        or np.any(seeds < 0)
+        or np.any(seeds >= 2**32)
+    ):
+        raise UserError(
+            f"seeds={seeds.tolist()!r} is invalid: one integer in [0, 2**32) per run ({n} runs)"
+        )
+    return seeds.astype(np.uint32)
 
 
 def _norm(a: np.ndarray) -> np.ndarray:

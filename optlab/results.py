@@ -1,8 +1,10 @@
 """The results store: one SQLite row per run, appended one job per transaction, resumable.
 
 `results.sqlite` holds every run of every job that wrote to it: its coordinates (surface and
-instance, optimizer and every hyperparameter, start, seed), its outcomes (final f − f*, steps and
-evaluations to each target, status) and its per-step f − f* curve. A job's rows are written in ONE
+instance, optimizer and every hyperparameter, start, seed), its outcomes (final f − f*, status, and
+per target the step of the first hit with the evaluations of f, ∇f and ∇²f counted up to it and
+their cost under the job's cost model), its per-step f − f* curve with the cumulative evaluation
+counts at each recorded step, and per job the provenance of the software that ran it. A job's rows are written in ONE
 transaction: a job killed at any moment leaves either all of its runs or none. The database runs in
 WAL mode with a busy timeout, so concurrent sweeps writing one store lose no rows.
 
@@ -28,11 +30,10 @@ from optlab.config import Job
 from optlab.engine import STATUS_NAMES, Trajectory
 from optlab.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: exact counts at each hit, the cost model, cum_evals, provenance
 FILENAME = "results.sqlite"
 TARGETS = (1e-2, 1e-4, 1e-6, 1e-8)
-# The engine evaluates f and ∇f once at the start (f_evals = grad_evals = 1 before any step).
-INITIAL_EVALS = 2
+COUNTS = ("f", "grad", "hessian")  # the evaluation counts, in the engine's order
 BUSY_TIMEOUT_S = 120.0
 
 _COLUMNS = {
@@ -55,7 +56,11 @@ _COLUMNS = {
     "final_loss": "REAL",
     "f_min": "REAL",
     "gap": "REAL",  # final f − f* (NULL when f* is unknown)
-    "hits": "TEXT NOT NULL",  # JSON: {target: [steps, evaluations]} (null: never reached)
+    # JSON: {target: [step, cost, f, grad, hessian]}: the first step with f − f* ≤ target and the
+    # evaluations counted up to it (weighted by `cost`, then raw); nulls: never reached.
+    # Version 1 stored [step, evaluations] with evaluations estimated from the mean cost per step.
+    "hits": "TEXT NOT NULL",
+    "cost": "TEXT",  # JSON: the cost model of `hits` (optlab.cost.describe); NULL in version 1
     "status": "TEXT NOT NULL",
     "steps_taken": "INTEGER NOT NULL",
     "f_evals": "INTEGER NOT NULL",
@@ -67,19 +72,32 @@ _COLUMNS = {
     "wall_time": "REAL",  # seconds of the job's one compiled program (shared by its runs)
     "job_dir": "TEXT",
 }
-_JSON = ("instance", "hparams", "start", "hits")
+_JSON = ("instance", "hparams", "start", "hits", "cost")
 
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS jobs (job_hash TEXT PRIMARY KEY, job_dir TEXT, "
-    "n_runs INTEGER NOT NULL, wall_time REAL, finished REAL NOT NULL)",
+    "n_runs INTEGER NOT NULL, wall_time REAL, finished REAL NOT NULL, provenance TEXT)",
     "CREATE TABLE IF NOT EXISTS runs (" + ", ".join(f"{k} {t}" for k, t in _COLUMNS.items()) + ")",
-    "CREATE TABLE IF NOT EXISTS curves (run_hash TEXT PRIMARY KEY, gap BLOB NOT NULL, path BLOB)",
+    # cum_evals: int32 (N, 3) evaluations of f, ∇f, ∇²f counted up to each recorded step
+    "CREATE TABLE IF NOT EXISTS curves (run_hash TEXT PRIMARY KEY, gap BLOB NOT NULL, path BLOB, "
+    "cum_evals BLOB)",
     "CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_hash)",
 ]
 
+
+def _v1_to_v2(db: sqlite3.Connection) -> None:
+    """Version 2 adds the cost model per run, cumulative counts per curve, provenance per job.
+
+    Version-1 rows keep their `hits` ([step, estimated evaluations]); their new columns are NULL.
+    """
+    db.execute("ALTER TABLE runs ADD COLUMN cost TEXT")
+    db.execute("ALTER TABLE curves ADD COLUMN cum_evals BLOB")
+    db.execute("ALTER TABLE jobs ADD COLUMN provenance TEXT")
+
+
 # version -> function upgrading a connection from that version to the next one.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
 
 
 def check_targets(targets: Any, key: str = "targets") -> tuple[float, ...]:
@@ -123,28 +141,36 @@ def _jsonable(value: Any) -> Any:
 def hits(
     gap: np.ndarray,
     targets: Sequence[float],
-    steps_taken: np.ndarray,
-    evals: np.ndarray,
+    cum_evals: np.ndarray,
     steps: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Steps and evaluations at which each run first has f − f* ≤ target (NaN: never).
+    """Step and evaluation counts (f, ∇f, ∇²f) at the first RECORDED point with f − f* ≤ target.
 
-    `gap` (R, N) is f − f* at the recorded `steps` (N,) (default: every step, 0 … N−1).
-    Evaluations after k steps are counted as the engine counts them: `INITIAL_EVALS` at the
-    start, then the run's mean cost per step, (E − E₀)/K for a run of K steps and E evaluations
-    in total (exact for every method whose steps all cost the same).
+    `gap` (R, N) is f − f* at the recorded `steps` (N,) (default: every step, 0 … N−1) and
+    `cum_evals` (R, N, 3) the counts up to each; returns step (R, K) and counts (R, K, 3), NaN
+    where never reached. Exact when every step is recorded; the engine's own `hit_step` and
+    `hit_evals` are exact with any `record_every` (`rows_for` prefers them).
     """
     gap = np.asarray(gap, dtype=float)
     t = np.asarray(targets, dtype=float)
     at = np.arange(gap.shape[1]) if steps is None else np.asarray(steps)
     below = gap[:, None, :] <= t[None, :, None]  # (R, K, N)
     reached = below.any(-1)
-    step = np.where(reached, at[below.argmax(-1)], np.nan)
-    k = np.asarray(steps_taken, dtype=float)[:, None]
-    e = np.asarray(evals, dtype=float)[:, None]
-    per_step = np.where(k > 0, (e - INITIAL_EVALS) / np.maximum(k, 1), 0.0)
-    start = np.minimum(e, INITIAL_EVALS)
-    return step, np.where(reached, np.rint(start + step * per_step), np.nan)
+    first = below.argmax(-1)  # (R, K)
+    step = np.where(reached, at[first], np.nan)
+    counts = np.take_along_axis(np.asarray(cum_evals, dtype=float), first[..., None], axis=1)
+    return step, np.where(reached[..., None], counts, np.nan)
+
+
+def cost_json(model: Any) -> dict[str, str]:
+    """A cost model as stored (`{"f": "1", "grad": "1", "hessian": "d"}`; optlab.cost reads it)."""
+    from optlab import cost
+
+    return {k: str(getattr(model, k)) for k in cost.KEYS}
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=_jsonable)
 
 
 def _blob(a: np.ndarray) -> bytes:
@@ -152,8 +178,12 @@ def _blob(a: np.ndarray) -> bytes:
         return zlib.compress(np.ascontiguousarray(a, dtype="<f4").tobytes())
 
 
-def _unblob(b: bytes | None) -> np.ndarray | None:
-    return None if b is None else np.frombuffer(zlib.decompress(b), dtype="<f4")
+def _unblob(b: bytes | None, dtype: str = "<f4") -> np.ndarray | None:
+    return None if b is None else np.frombuffer(zlib.decompress(b), dtype=dtype)
+
+
+def _int_blob(a: np.ndarray) -> bytes:
+    return zlib.compress(np.ascontiguousarray(a, dtype="<i4").tobytes())
 
 
 class Store:
@@ -251,11 +281,17 @@ class Store:
         *,
         job_dir: str = "",
         replace: bool = False,
+        provenance: Mapping[str, Any] | None = None,
     ) -> int:
         """Write a job's rows (from `rows_for`) in ONE transaction; return how many were new.
 
-        A run already stored (same `run_hash`) is kept unless `replace`.
+        A run already stored (same `run_hash`) is kept unless `replace`. The job's `provenance`
+        defaults to this process's (`optlab.provenance.collect`).
         """
+        if provenance is None:
+            from optlab import provenance as provenance_
+
+            provenance = provenance_.collect()
         wall_time = rows[0].get("wall_time") if rows else None
         cols = list(_COLUMNS)
         # only a run already stored is skipped (or replaced); any other constraint fails the job
@@ -268,22 +304,27 @@ class Store:
         with self.transaction() as db:
             inserted = 0
             for row in rows:
-                values = [
-                    json.dumps(row[c], default=_jsonable) if c in _JSON else row.get(c)
-                    for c in cols
-                ]
+                values = [_json(row.get(c)) if c in _JSON else row.get(c) for c in cols]
                 added = db.execute(run_sql, values).rowcount
                 inserted += added
                 if added and replace:
                     db.execute("DELETE FROM curves WHERE run_hash = ?", (row["run_hash"],))
                 if added and row.get("curve") is not None:
-                    path = row.get("path")
-                    path = None if path is None else _blob(path)
-                    curve = (row["run_hash"], _blob(row["curve"]), path)
-                    db.execute("INSERT INTO curves VALUES (?, ?, ?)", curve)
+                    path, cum = row.get("path"), row.get("cum_evals")
+                    curve = (
+                        row["run_hash"],
+                        _blob(row["curve"]),
+                        None if path is None else _blob(path),
+                        None if cum is None else _int_blob(cum),
+                    )
+                    db.execute(
+                        "INSERT INTO curves (run_hash, gap, path, cum_evals) VALUES (?, ?, ?, ?)",
+                        curve,
+                    )
             db.execute(
-                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
-                (job_hash, job_dir, len(rows), wall_time, time.time()),
+                "INSERT OR REPLACE INTO jobs (job_hash, job_dir, n_runs, wall_time, finished, "
+                "provenance) VALUES (?, ?, ?, ?, ?, ?)",
+                (job_hash, job_dir, len(rows), wall_time, time.time(), json.dumps(provenance)),
             )
         return inserted
 
@@ -325,12 +366,36 @@ def job_key(job: Job, role: str = "run", extra: Any = None) -> str:
     return digest([sorted(i["run_hash"] for i in identities(job, role)), extra])
 
 
+def _cum(traj: Trajectory) -> np.ndarray | None:
+    """(R, N, 3) cumulative (f, ∇f, ∇²f) counts at each recorded step, when the engine kept them."""
+    parts = (traj.cum_f_evals, traj.cum_grad_evals, traj.cum_hessian_evals)
+    if any(p is None for p in parts):
+        return None
+    return np.stack([np.asarray(p) for p in parts], axis=-1)
+
+
+def _exact_hits(traj: Trajectory, targets: Sequence[float]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The engine's own hits (step (R, K), counts (R, K, 3), NaN never) for `targets`, or None
+    when the engine was run with other targets."""
+    if traj.hit_step is None or traj.targets is None:
+        return None
+    recorded = [float(t) for t in np.asarray(traj.targets)]
+    if not all(float(t) in recorded for t in targets):
+        return None
+    k = [recorded.index(float(t)) for t in targets]
+    step = np.asarray(traj.hit_step)[:, k].astype(float)
+    counts = np.asarray(traj.hit_evals)[:, k].astype(float)
+    never = step < 0
+    return np.where(never, np.nan, step), np.where(never[..., None], np.nan, counts)
+
+
 def rows_for(
     job: Job,
     traj: Trajectory,
     *,
     role: str = "run",
     targets: Sequence[float] = TARGETS,
+    cost: Any = None,
     job_hash: str = "",
     wall_time: float | None = None,
     job_dir: str = "",
@@ -339,17 +404,25 @@ def rows_for(
 ) -> list[dict[str, Any]]:
     """The store rows of `job`'s runs (members × starts, the engine's order).
 
-    `curves` keeps each run's per-step f − f* (and its path on 2-D surfaces); `extra` adds
-    per-run columns (tuning's `score`, `chosen`).
+    Per target: the first step with f − f* ≤ target and the (f, ∇f, ∇²f) counts up to and
+    including it, counted by the engine inside the scan, and their cost under `cost` (an
+    optlab.cost model; default f = ∇f = 1, ∇²f = d). `curves` keeps each run's per-step f − f*
+    with the cumulative counts at each recorded step (and its path on 2-D surfaces); `extra`
+    adds per-run columns (tuning's `score`, `chosen`).
     """
+    from optlab import cost as cost_
+
+    model = cost_.Cost() if cost is None else cost
+    w = cost_.weights(model, job.surface.dim)
     f_min = job.surface.f_min
     final = traj.loss[:, -1] if traj.final_loss is None else traj.final_loss
     final = np.asarray(final, dtype=float)
     loss = None if traj.loss is None else np.asarray(traj.loss, dtype=float)
-    evals = traj.f_evals + traj.grad_evals + traj.hessian_evals
     gap = None if loss is None or f_min is None else loss - f_min
-    if gap is not None:
-        steps_to, evals_to = hits(gap, targets, traj.steps_taken, evals, traj.record_steps)
+    cum = _cum(traj)
+    found = None if f_min is None else _exact_hits(traj, targets)
+    if found is None and gap is not None and cum is not None:
+        found = hits(gap, targets, cum, traj.record_steps)
     idents = identities(job, role)
     if len(idents) != len(final):
         raise ValueError(f"{len(idents)} runs described, {len(final)} in the trajectory")
@@ -363,11 +436,10 @@ def rows_for(
             "f_min": f_min,
             "gap": None if f_min is None else float(final[r] - f_min),
             "hits": {
-                target_name(t): [None, None]
-                if gap is None
-                else [_int(steps_to[r, k]), _int(evals_to[r, k])]
+                target_name(t): [None] * 5 if found is None else _hit(found, r, k, w)
                 for k, t in enumerate(targets)
             },
+            "cost": cost_json(model),
             "status": STATUS_NAMES[int(traj.status[r])],
             "steps_taken": int(traj.steps_taken[r]),
             "f_evals": int(traj.f_evals[r]),
@@ -380,8 +452,18 @@ def rows_for(
         if curves and loss is not None:
             row["curve"] = gap[r] if gap is not None else loss[r]
             row["path"] = traj.params[r] if paths else None
+            row["cum_evals"] = None if cum is None else cum[r]
         rows.append(row | dict(extra[r] if extra else {}))
     return rows
+
+
+def _hit(found: tuple[np.ndarray, np.ndarray], r: int, k: int, w: np.ndarray) -> list:
+    """[step, cost, f, grad, hessian] of run r at target k (Nones: never reached)."""
+    step, counts = found[0][r, k], found[1][r, k]
+    if np.isnan(step):
+        return [None] * 5
+    c = float(counts @ w)
+    return [int(step), int(c) if c == int(c) else c, *(int(n) for n in counts)]
 
 
 def curve_steps(row: Mapping[str, Any]) -> np.ndarray:
@@ -397,24 +479,25 @@ def _every(record_steps: np.ndarray | None) -> int:
     return int(record_steps[1] - record_steps[0])
 
 
-def _int(v: float) -> int | None:
-    return None if np.isnan(v) else int(v)
-
-
 def _flat(row: Mapping[str, Any], curves: Mapping[str, tuple]) -> dict[str, Any]:
     out = dict(row)
     for c in _JSON:
-        out[c] = json.loads(out[c])
-    for name, (steps, evals) in out.pop("hits").items():
-        out[f"steps_to_{name}"], out[f"evals_to_{name}"] = steps, evals
+        out[c] = None if out[c] is None else json.loads(out[c])
+    for name, hit in out.pop("hits").items():
+        out[f"steps_to_{name}"], out[f"evals_to_{name}"] = hit[0], hit[1]
+        if len(hit) == 5:  # version 2: the raw counts at the hit
+            for kind, n in zip(COUNTS, hit[2:], strict=True):
+                out[f"{kind}_evals_to_{name}"] = n
     for k, v in out["hparams"].items():
         out[f"hp.{k}"] = v
     out["evals"] = out["f_evals"] + out["grad_evals"] + out["hessian_evals"]
     if out["run_hash"] in curves:
-        gap, path = curves[out["run_hash"]]
+        gap, path, cum = curves[out["run_hash"]]
         out["curve"] = _unblob(gap)
         p = _unblob(path)
         out["path"] = None if p is None else p.reshape(-1, out["dim"])
+        c = _unblob(cum, "<i4")
+        out["cum_evals"] = None if c is None else c.reshape(-1, len(COUNTS))
     return out
 
 
@@ -427,15 +510,29 @@ def resolve(path: str | Path) -> Path:
 def load(path: str | Path, *, curves: bool = False) -> list[dict[str, Any]]:
     """Every stored run as a flat dict (pandas-friendly: `pandas.DataFrame(load(path))`).
 
-    JSON columns are decoded; `hits` becomes `steps_to_<t>` / `evals_to_<t>` per target, each
-    hyperparameter `hp.<name>`, and `evals` = f + ∇f + ∇²f evaluations. With `curves`, runs that
-    kept their per-step record get `curve` (f − f* per step, float32) and, on 2-D surfaces,
-    `path` (T+1, 2).
+    JSON columns are decoded; `hits` becomes `steps_to_<t>` / `evals_to_<t>` (the cost under the
+    run's `cost` model) and `f_evals_to_<t>`, `grad_evals_to_<t>`, `hessian_evals_to_<t>` (the raw
+    counts; absent in version-1 rows) per target, each hyperparameter `hp.<name>`, and `evals` =
+    f + ∇f + ∇²f evaluations (unweighted). With `curves`, runs that kept their per-step record get
+    `curve` (f − f* per step, float32), `cum_evals` (N, 3) int (None in version-1 rows) and, on
+    2-D surfaces, `path` (T+1, 2).
     """
     with Store(resolve(path), create=False) as store:
         store.db.row_factory = sqlite3.Row
         rows = store.db.execute("SELECT * FROM runs ORDER BY rowid").fetchall()
         kept = {}
         if curves:
-            kept = {r[0]: (r[1], r[2]) for r in store.db.execute("SELECT * FROM curves")}
+            q = "SELECT run_hash, gap, path, cum_evals FROM curves"
+            kept = {r[0]: (r[1], r[2], r[3]) for r in store.db.execute(q)}
         return [_flat(r, kept) for r in rows]
+
+
+def load_jobs(path: str | Path) -> list[dict[str, Any]]:
+    """Every stored job: `job_hash`, `n_runs`, `wall_time` and its `provenance` (a dict; None for
+    jobs stored by version 1)."""
+    with Store(resolve(path), create=False) as store:
+        q = "SELECT job_hash, n_runs, wall_time, provenance FROM jobs ORDER BY rowid"
+        return [
+            {"job_hash": h, "n_runs": n, "wall_time": w, "provenance": p and json.loads(p)}
+            for h, n, w, p in store.db.execute(q)
+        ]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 
 import numpy as np
 import pytest
@@ -64,12 +66,19 @@ def _job(**overrides):
 
 def test_hits_by_hand():
     gap = np.array([[10.0, 1.0, 0.01, 1e-5, 1e-9], [1e-3, 1e-3, 1e-3, 1e-3, 1e-3]])
-    # run 0: 4 steps and 10 evaluations -> 2 at the start, then 2 per step; run 1: frozen at start
-    steps, evals = results.hits(gap, [1.0, 1e-4, 1e-10], [4, 0], [10, 2])
+    # run 0: uneven steps (a line search: 1, 3, 1, 2 f-evaluations); run 1: frozen at its start
+    cum = np.zeros((2, 5, 3))
+    cum[0] = [[1, 1, 0], [2, 2, 0], [5, 3, 0], [6, 4, 0], [8, 5, 0]]
+    cum[1] = [[1, 1, 0]] * 5
+    steps, counts = results.hits(gap, [1.0, 1e-4, 1e-10], cum)
     np.testing.assert_array_equal(steps[0], [1, 3, np.nan])
-    np.testing.assert_array_equal(evals[0], [4, 8, np.nan])
+    np.testing.assert_array_equal(counts[0], [[2, 2, 0], [6, 4, 0], [np.nan] * 3])
     np.testing.assert_array_equal(steps[1], [0, np.nan, np.nan])
-    np.testing.assert_array_equal(evals[1], [2, np.nan, np.nan])
+    np.testing.assert_array_equal(counts[1, 0], [1, 1, 0])
+    # recorded every 2 steps (0, 2, 4): the hit is seen at the next recorded step
+    steps, counts = results.hits(gap[:, ::2], [1.0], cum[:, ::2], np.array([0, 2, 4]))
+    np.testing.assert_array_equal(steps[:, 0], [2, 0])
+    np.testing.assert_array_equal(counts[0, 0], [5, 3, 0])
 
 
 @pytest.mark.parametrize("bad", [[], [1e-2, -1.0], "1e-2", [0.0], [float("inf")], None])
@@ -108,11 +117,23 @@ def test_round_trip_and_no_duplicates(tmp_path):
         assert row["start"] == job.starts[r].tolist() and row["instance"] == {"dim": 2}
         assert row["path"].shape == (13, 2) and row["job_dir"] == "/x" and row["wall_time"] == 0.5
         assert row["evals"] == row["f_evals"] + row["grad_evals"] + row["hessian_evals"] == 26
+        # gd: f and ∇f once at the start and once per step
+        k = np.arange(13)
+        np.testing.assert_array_equal(row["cum_evals"], np.column_stack([1 + k, 1 + k, 0 * k]))
+        assert row["cost"] == {"f": "1", "grad": "1", "hessian": "d"}
         for t in results.TARGETS:
+            n = results.target_name(t)
             first = np.flatnonzero(expect <= t)
             k = int(first[0]) if len(first) else None
-            assert row[f"steps_to_{results.target_name(t)}"] == k
-            assert row[f"evals_to_{results.target_name(t)}"] == (None if k is None else 2 + 2 * k)
+            assert row[f"steps_to_{n}"] == k
+            assert row[f"evals_to_{n}"] == (None if k is None else 2 + 2 * k)
+            got = [row[f"{c}_evals_to_{n}"] for c in results.COUNTS]
+            assert got == ([None] * 3 if k is None else [1 + k, 1 + k, 0])
+    (job_row,) = results.load_jobs(tmp_path)
+    prov = job_row["provenance"]
+    assert job_row["job_hash"] == "j1" and prov["python"] and prov["jax"] and prov["numpy"]
+    assert prov["x64"] is True and prov["cpu_cores"] >= 1
+    assert not any(str(v) == socket.gethostname() for v in prov.values())
     assert len({r["run_hash"] for r in loaded}) == 3
 
 
@@ -132,14 +153,69 @@ def test_other_schema_version_is_one_line(tmp_path):
     with pytest.raises(UserError) as e:
         results.Store(db)
     msg = str(e.value)
-    assert "\n" not in msg and "schema version 99" in msg and "reads version 1" in msg
+    assert "\n" not in msg and "schema version 99" in msg and "reads version 2" in msg
+
+
+# The schema of results version 1, as optlab wrote it before exact counts and provenance.
+V1_COLUMNS = (
+    "run_hash TEXT PRIMARY KEY, job_hash TEXT NOT NULL, role TEXT NOT NULL, surface TEXT NOT NULL, "
+    "instance TEXT NOT NULL, dim INTEGER NOT NULL, optimizer TEXT NOT NULL, label TEXT NOT NULL, "
+    "hparams TEXT NOT NULL, start TEXT NOT NULL, start_index INTEGER NOT NULL, seed INTEGER NOT "
+    "NULL, steps INTEGER NOT NULL, dtype TEXT NOT NULL, tol_grad REAL, stop_target REAL, "
+    "final_loss REAL, f_min REAL, gap REAL, hits TEXT NOT NULL, status TEXT NOT NULL, steps_taken "
+    "INTEGER NOT NULL, f_evals INTEGER NOT NULL, grad_evals INTEGER NOT NULL, hessian_evals "
+    "INTEGER NOT NULL, record_every INTEGER NOT NULL, score REAL, chosen INTEGER, wall_time REAL, "
+    "job_dir TEXT"
+)
+
+
+def _v1_store(db, version=1):
+    """A store as results schema 1 wrote it: one gd run on sphere, f − f* = 8, 2, 0.5, 0.125."""
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        con.execute(
+            "CREATE TABLE jobs (job_hash TEXT PRIMARY KEY, job_dir TEXT, n_runs INTEGER NOT NULL, "
+            "wall_time REAL, finished REAL NOT NULL)"
+        )
+        con.execute(f"CREATE TABLE runs ({V1_COLUMNS})")
+        con.execute("CREATE TABLE curves (run_hash TEXT PRIMARY KEY, gap BLOB NOT NULL, path BLOB)")
+        con.execute("INSERT INTO schema_version VALUES (?)", (version,))
+        con.execute("INSERT INTO jobs VALUES ('j', '', 1, 0.1, 0.0)")
+        con.execute(
+            "INSERT INTO runs VALUES ('r', 'j', 'run', 'sphere', '{\"dim\": 2}', 2, 'gd', 'gd', "
+            "'{\"learning_rate\": 0.25}', '[2.0, 2.0]', 0, 0, 3, 'float64', 0.0, NULL, 0.125, "
+            "0.0, 0.125, '{\"1e+00\": [2, 6]}', 'max_steps', 3, 4, 4, 0, 1, NULL, NULL, 0.1, '')"
+        )
+        curve = zlib.compress(np.array([8, 2, 0.5, 0.125], "<f4").tobytes())
+        con.execute("INSERT INTO curves VALUES ('r', ?, NULL)", (curve,))
+
+
+def test_version_1_store_is_migrated_and_reported_as_estimated(tmp_path):
+    from optlab.report import write
+
+    db = tmp_path / "results.sqlite"
+    _v1_store(db)
+    with results.Store(db) as store:
+        assert store.version == results.SCHEMA_VERSION == 2
+    (row,) = results.load(db, curves=True)
+    assert row["steps_to_1e+00"] == 2 and row["evals_to_1e+00"] == 6  # kept as stored
+    assert "f_evals_to_1e+00" not in row and row["cost"] is None and row["cum_evals"] is None
+    assert results.load_jobs(db)[0]["provenance"] is None
+    # new jobs append beside the old ones, with their provenance
+    job = _job()
+    rows = results.rows_for(job, app.simulate(job))
+    with results.Store(db) as store:
+        assert store.append("j2", rows) == 3
+    assert results.load_jobs(db)[1]["provenance"]["numpy"]
+    md = write(db, tmp_path / "report", [1.0]).read_text()
+    assert "1 runs were stored by an older optlab" in md and "ESTIMATED" in md
+    assert "unknown (stored by results schema 1)" in md
 
 
 def test_older_schema_is_migrated(tmp_path, monkeypatch):
     db = tmp_path / "results.sqlite"
-    results.Store(db).close()
+    _v1_store(db, version=0)
     with sqlite3.connect(db) as con:
-        con.execute("UPDATE schema_version SET version = 0")
         con.execute("ALTER TABLE runs DROP COLUMN score")  # what version 0 lacked
     calls = []
 
@@ -151,7 +227,7 @@ def test_older_schema_is_migrated(tmp_path, monkeypatch):
     with results.Store(db) as store:
         assert store.version == results.SCHEMA_VERSION and calls == [0]
         cols = {r[1] for r in store.db.execute("PRAGMA table_info(runs)")}
-        assert "score" in cols
+        assert {"score", "cost"} <= cols  # version 0 -> 1 (patched) -> 2
 
 
 @pytest.mark.parametrize("content", [b"hello, not a database" * 100, None])
@@ -303,5 +379,35 @@ def test_record_every_keeps_every_kth_step_and_hits_on_them():
     assert row["record_every"] == 4
     np.testing.assert_allclose(row["curve"], 4.0 ** -np.array([0, 4, 8, 12]))
     np.testing.assert_array_equal(results.curve_steps(row | {"steps": 12}), [0, 4, 8, 12])
-    # f_k ≤ 0.1 from k = 2 and ≤ 1e-4 from k = 7: seen at the next recorded step, 4 and 8
-    assert row["hits"] == {"1e-01": [4, 10], "1e-04": [8, 18]}
+    # f_k ≤ 0.1 from k = 2 and ≤ 1e-4 from k = 7; gd: f and ∇f 1 + k times after k steps.
+    # Without the engine's count, the curve sees them at the next recorded step, 4 and 8
+    assert row["hits"] == {"1e-01": [4, 10, 5, 5, 0], "1e-04": [8, 18, 9, 9, 0]}
+    # counted by the engine inside the scan: exact, whatever the recording stride
+    traj = simulate(job, targets=[0.1, 1e-4])
+    (row,) = results.rows_for(job, traj, targets=[1e-4, 0.1])
+    assert row["hits"] == {"1e-04": [7, 16, 8, 8, 0], "1e-01": [2, 6, 3, 3, 0]}
+
+
+@pytest.mark.parametrize("record_every", [1, 10])
+def test_stored_cost_to_a_target_matches_a_run_stopped_at_the_hit(record_every):
+    """Newton on Rosenbrock (∇²f costs d = 2): the stored cost to 1e-6 is what a rerun of exactly
+    the hit's number of steps spends in total."""
+    from optlab.app import simulate
+
+    cfg = {
+        "surface": {"name": "rosenbrock", "dim": 2},
+        "optimizer": {"name": "newton"},
+        "start": [[-1.2, 1.0], [2.0, -1.5]],
+        "dtype": "float64",
+        "tol_grad": 0.0,
+        "record_every": record_every,
+    }
+    job = build_job(cfg | {"steps": 40})
+    rows = results.rows_for(job, simulate(job, targets=[1e-6]), targets=[1e-6])
+    for r, row in enumerate(rows):
+        k, cost_, *counts = row["hits"]["1e-06"]
+        short = build_job(cfg | {"steps": k, "start": [cfg["start"][r]], "record_every": 1})
+        t = simulate(short)
+        assert 0 < k < 40 and t.loss[0, -1] <= 1e-6 < t.loss[0, -2]
+        spent = [int(t.f_evals[0]), int(t.grad_evals[0]), int(t.hessian_evals[0])]
+        assert counts == spent and cost_ == spent[0] + spent[1] + 2 * spent[2]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.colors import to_rgb
+from matplotlib.ticker import LogLocator, NullFormatter
 
 from optlab.plots import style
-from optlab.report import profiles
 
 _DASHES = ("-", "--", "-.", ":")
 _OTHER = "#b0b0b0"
@@ -85,96 +85,124 @@ def _legend(fig, ax) -> None:
 
 
 def _fractions(ax, xlim: tuple[float, float], xlabel: str, ylabel: str, title: str, base: int = 10):
-    """A log-x axis of fractions in [0, 1] with a grid."""
+    """A log-x axis of fractions in [0, 1] with a grid; labels only at whole powers of `base`
+    (the range is widened to whole powers, so minor labels never crowd as `3×10¹4×10¹`)."""
+    lo = base ** np.floor(np.log(xlim[0]) / np.log(base) + 1e-9)
+    hi = base ** np.ceil(np.log(xlim[1]) / np.log(base) - 1e-9)
+    hi = max(hi, lo * base)
     ax.set_xscale("log", base=base)
-    ax.set(xlim=xlim, ylim=(-0.02, 1.02), xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.set(xlim=(lo, hi), ylim=(-0.02, 1.02), xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.xaxis.set_major_locator(LogLocator(base=base, numticks=12))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.grid(True, alpha=0.3)
+    return lo, hi
 
 
-def _steps(ax, x: np.ndarray, y: np.ndarray, lines: Lines) -> None:
+Points = Sequence[tuple[np.ndarray, np.ndarray]]  # per solver: (x, fraction) where it steps up
+
+
+def _span(points: Sequence[Points], floor: float) -> tuple[float, float]:
+    xs = np.concatenate([x for per in points for x, _ in per] or [np.array([floor])])
+    xs = xs[np.isfinite(xs) & (xs > 0)]
+    if not xs.size:
+        return floor, floor * 10
+    return max(float(xs.min()), floor), float(xs.max()) * 1.5
+
+
+def _profile(ax, points: Points, lines: Lines, lo: float, hi: float, n: int) -> None:
+    """Each solver's exact step function from its breakpoints, 0 left of the first; with a single
+    problem (a profile is then one step from 0 to 1), the step is marked with a point."""
     for s, _, st in lines.each():
-        ax.step(x, y[:, s], where="post", **st)
+        x, y = points[s]
+        xs = np.concatenate([[lo], x, [hi]])
+        ys = np.concatenate([[0.0], y, [y[-1] if len(y) else 0.0]])
+        ax.step(xs, ys, where="post", **st)
+        if n == 1 and len(x):
+            ax.plot(x, y, "o", ms=6, color=st["color"], zorder=st["zorder"])
 
 
-def performance_profiles(path: Path, t: np.ndarray, lines: Lines, targets: Sequence[float]) -> Path:
-    """Dolan–Moré profiles, one panel per target: ρ_s(α) against the ratio α (log2)."""
-    fig, axes = _panels(len(targets))
+def _few(n: int) -> str:
+    return "; 1 problem: each profile is a single step from 0 to 1 (•)" if n == 1 else ""
+
+
+def performance_profiles(
+    path: Path,
+    points: Sequence[Points],
+    n: int,
+    lines: Lines,
+    panels: Sequence[str],
+    title: str,
+) -> Path:
+    """Dolan–Moré profiles, one panel per convergence test: ρ_s(α) against the ratio α (log2);
+    `points[k][s]` the breakpoints (α, ρ) of solver s in panel k."""
+    fig, axes = _panels(len(panels))
+    _, top = _span(points, 1.0)
+    top = max(top, 2.0)
     for k, ax in enumerate(axes):
-        r = profiles.ratios(t[:, :, k])
-        finite = r[np.isfinite(r)]
-        top = max(2.0, float(finite.max()) * 1.5) if finite.size else 2.0
-        alphas = np.unique(np.concatenate([[1.0], finite, [top]]))
-        _steps(ax, alphas, profiles.performance_profile(t[:, :, k], alphas), lines)
-        _fractions(
+        lo, hi = _fractions(
             ax,
-            (1, top),
-            "α: evaluations ÷ the fewest any optimizer needed on that problem",
+            (1.0, top),
+            "α: cost ÷ the lowest cost any optimizer needed on that problem",
             "fraction of problems",
-            f"target f − f* ≤ {targets[k]:.0e}   ({len(t)} problems)",
+            f"{panels[k]}   ({n} problem{'s' * (n != 1)}{_few(n)})",
             base=2,
         )
-    fig.suptitle(
-        "Performance profiles (Dolan–Moré): higher and further left is better" + lines.note
-    )
+        _profile(ax, points[k], lines, lo, hi, n)
+    fig.suptitle(title + "\nhigher and further left is better" + lines.note)
     _legend(fig, axes[0])
     return style.save(fig, path)
 
 
 def data_profiles(
-    path: Path, t: np.ndarray, dims: np.ndarray, lines: Lines, targets: Sequence[float]
+    path: Path, points: Sequence[Points], n: int, lines: Lines, taus: Sequence[float]
 ) -> Path:
-    """Moré–Wild data profiles, one panel per target: d_s(κ) against κ = evaluations / (d + 1)."""
-    fig, axes = _panels(len(targets))
+    """Moré–Wild data profiles, one panel per τ: d_s(κ) against κ = cost / (n_p + 1)."""
+    fig, axes = _panels(len(taus))
+    lo, hi = _span(points, 1e-3)
     for k, ax in enumerate(axes):
-        scaled = t[:, :, k] / (dims[:, None] + 1.0)
-        finite = scaled[np.isfinite(scaled)]
-        lo = float(finite.min()) / 1.5 if finite.size else 1.0
-        hi = float(finite.max()) * 1.5 if finite.size else 10.0
-        budgets = np.unique(np.concatenate([[lo], finite, [hi]]))
-        _steps(ax, budgets, profiles.data_profile(t[:, :, k], dims, budgets), lines)
-        _fractions(
+        a, b = _fractions(
             ax,
             (lo, hi),
-            "κ: evaluations ÷ (dimension + 1)",
+            "κ: cost ÷ (dimension + 1)  (simplex gradients)",
             "fraction of problems solved",
-            f"target f − f* ≤ {targets[k]:.0e}   ({len(t)} problems)",
+            f"τ = {taus[k]:.0e}   ({n} problem{'s' * (n != 1)}{_few(n)})",
         )
+        _profile(ax, points[k], lines, a, b, n)
     fig.suptitle(
-        "Data profiles (Moré–Wild): fraction solved within κ·(d+1) evaluations" + lines.note
+        "Data profiles (Moré–Wild): solved once f(x₀) − f(x) ≥ (1 − τ)(f(x₀) − f_L)\n"
+        "higher and further left is better" + lines.note
     )
     _legend(fig, axes[0])
     return style.save(fig, path)
 
 
-def ecdf(path: Path, t: np.ndarray, dims: np.ndarray, lines: Lines, budget: np.ndarray) -> Path:
-    """COCO-style runtime ECDF: fraction of (problem, target) pairs reached within evaluations / d.
-
-    `t` (P, S, K) evaluations to each target; `budget` (P, S) evaluations each run used (marked ×).
-    """
-    scaled = t / dims[:, None, None]
-    finite = scaled[np.isfinite(scaled)]
-    lo = max(float(finite.min()) / 1.5, 0.1) if finite.size else 0.1
-    hi = float((budget / dims[:, None]).max()) * 1.5
-    x = np.unique(np.concatenate([[lo], finite, [hi]]))
-    y = profiles.ecdf(scaled, x)
-    fig = style.figure(10.5, 5.4)
-    ax = fig.add_subplot()
-    _steps(ax, x, y, lines)
-    for s, solver in enumerate(lines.solvers):
-        if solver in lines.shown:
-            end = float(np.median(budget[:, s] / dims))
-            at = y[np.searchsorted(x, end, side="right") - 1, s]
-            ax.plot(end, at, "x", ms=9, mew=2, color=style.color(solver), zorder=4)
-    _fractions(
-        ax,
-        (lo, hi),
-        "evaluations ÷ dimension",
-        "fraction of (problem, target) pairs",
-        f"Runtime ECDF (COCO-style): {t.shape[0]} problems × {t.shape[2]} targets 10² … 10⁻⁸; "
-        f"× = median budget{lines.note}",
+def ecdf(path: Path, panels: Sequence[tuple[int, int, Points, np.ndarray]], lines: Lines) -> Path:
+    """COCO-style runtime ECDFs, one panel per dimension: the fraction of (problem, target) pairs
+    reached within cost / d. `panels`: (d, problems, breakpoints per solver, median budget / d
+    per solver, marked ×)."""
+    fig, axes = _panels(len(panels))
+    for ax, (dim, n, points, budget) in zip(axes, panels, strict=True):
+        lo, hi = _span([points], 0.1)
+        hi = max(hi, float(np.max(budget)) * 1.5)
+        a, b = _fractions(
+            ax,
+            (lo, hi),
+            "cost ÷ dimension",
+            "fraction of (problem, target) pairs",
+            f"{dim}-D: {n} problem{'s' * (n != 1)} × 51 targets 10² … 10⁻⁸",
+        )
+        _profile(ax, points, lines, a, b, 0)
+        for s, solver in enumerate(lines.solvers):
+            if solver in lines.shown:
+                x, y = points[s]
+                end = float(budget[s])
+                i = np.searchsorted(x, end, side="right") - 1
+                at = y[i] if i >= 0 else 0.0
+                ax.plot(end, at, "x", ms=9, mew=2, color=style.color(solver), zorder=4)
+    fig.suptitle(
+        "Runtime ECDFs (COCO-style), one panel per dimension\n× = median cost used" + lines.note
     )
-    ax.title.set_fontsize(9)
-    _legend(fig, ax)
+    _legend(fig, axes[0])
     return style.save(fig, path)
 
 
@@ -194,9 +222,12 @@ def loss_bands(
     for solver, c in curves.items():
         g = np.clip(np.nan_to_num(np.asarray(c, dtype=float), posinf=ceiling), floor, ceiling)
         bands[solver] = np.percentile(g, [25, 50, 75], axis=0)
-    # diverging runs would squash the rest: show up to 30× the highest colored median
-    colored = [float(b[1].max()) for s, b in bands.items() if s in lines.shown]
-    top = min(30 * max(colored or [float(b[1].max()) for b in bands.values()]), ceiling)
+    # diverging runs would squash the rest: show up to 30× the highest colored median, counting
+    # a median at most 1000× the highest median at the start (a diverged median runs off the top)
+    start = max(float(b[1][0]) for b in bands.values())
+    cap = lambda b: min(float(b[1].max()), 1e3 * start)  # noqa: E731
+    colored = [cap(b) for s, b in bands.items() if s in lines.shown]
+    top = min(30 * max(colored or [cap(b) for b in bands.values()]), ceiling)
     fig = style.figure(10.0, 5.2)
     ax = fig.add_subplot()
     for _, solver, st in lines.each():

@@ -1,4 +1,8 @@
-"""The report's data: stored runs as problems × solvers, and ranking statistics (NumPy only)."""
+"""The report's data: stored runs as per-surface designs (solvers × starts), their costs under one
+cost model, and the ranking statistics of optlab.stats on them (NumPy).
+
+Every number of the report is computed here, once; the tables, CSVs and figures only format it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from optlab import results
+from optlab import results, stats
 from optlab.errors import UserError
 
 REPORTED_ROLES = ("run", "eval")  # tuning runs only choose settings; they are not compared
@@ -44,14 +48,34 @@ def _solver_names(rows: list[dict[str, Any]]) -> None:
         r["solver"] = name
 
 
+def cum_counts(row: dict[str, Any]) -> tuple[np.ndarray, bool]:
+    """(N, 3) evaluations of f, ∇f, ∇²f counted up to each point of the row's curve, and whether
+    they are exact. Rows stored by results schema 1 kept no counts per step: theirs are estimated
+    as one f and one ∇f evaluation at the start, then the run's mean counts per step."""
+    cum = row.get("cum_evals")
+    if cum is not None:
+        return np.asarray(cum, dtype=float), True
+    steps = results.curve_steps(row).astype(float)
+    k = max(row["steps_taken"], 1)
+    total = np.array([row["f_evals"], row["grad_evals"], row["hessian_evals"]], dtype=float)
+    start = np.array([1.0, 1.0, 0.0])
+    per_step = (total - start) / k
+    return start + np.minimum(steps, row["steps_taken"])[:, None] * per_step, False
+
+
 @dataclasses.dataclass
 class Runs:
-    """The compared runs with their evaluations to each target (inf: never reached)."""
+    """The compared runs under one cost model: cost to each target (inf: never reached), the cost
+    of the whole run, final f − f*, and per run the cumulative cost at each curve point."""
 
     rows: list[dict[str, Any]]
-    targets: tuple[float, ...]
-    evals_to: np.ndarray  # (R, K)
+    targets: tuple[float, ...]  # largest first
+    weights: np.ndarray  # (R, 3) cost of one evaluation of f, ∇f, ∇²f
+    cost_to: np.ndarray  # (R, K) cost up to and including the first hit of each target
+    budget: np.ndarray  # (R,) cost of the whole run
     gap: np.ndarray  # (R,) final f − f*, inf for a diverged run
+    cum_cost: list[np.ndarray]  # per run (N,) cost up to each curve point
+    exact: np.ndarray  # (R,) bool: counts at the hit and per step exact (not estimated)
     solvers: tuple[str, ...]
     surfaces: tuple[str, ...]
 
@@ -63,17 +87,42 @@ class Runs:
         )
 
 
-def evals_to(row: dict[str, Any], targets: Sequence[float]) -> np.ndarray:
-    """Evaluations at which `row` first reached each target (inf: never), from its stored curve."""
-    if row.get("f_min") is None:
-        return np.full(len(targets), np.inf)
-    steps = results.curve_steps(row)
-    _, e = results.hits(row["curve"][None], targets, [row["steps_taken"]], [row["evals"]], steps)
-    return np.where(np.isnan(e[0]), np.inf, e[0])
+def _cost_to(row: dict[str, Any], targets: Sequence[float], w: np.ndarray) -> np.ndarray:
+    """Cost to each target from the counts stored at the hit (exact, any `record_every`); rows of
+    results schema 1 fall back to their curve and estimated counts."""
+    names = [results.target_name(t) for t in targets]
+    if all(f"f_evals_to_{n}" in row for n in names):
+        counts = np.array(
+            [[row[f"{k}_evals_to_{n}"] for k in results.COUNTS] for n in names], dtype=float
+        )
+        return np.where(np.isnan(counts).any(axis=1), np.inf, counts @ w)
+    cum, _ = cum_counts(row)
+    return first_cost(np.asarray(row["curve"], dtype=float)[None], (cum @ w)[None], targets)[0]
 
 
-def prepare(stored: list[dict[str, Any]], targets: Sequence[float]) -> Runs:
-    """The compared runs (roles `run` and `eval`) of a loaded store, or a UserError when none."""
+def first_cost(curves: np.ndarray, cum_cost: np.ndarray, targets: Sequence[float]) -> np.ndarray:
+    """Cost at the first curve point with f − f* ≤ each target (inf: never): (R, K).
+
+    `curves` and `cum_cost` (R, N); `targets` (K,) shared, or (R, K) one per run.
+    """
+    best = np.fmin.accumulate(np.asarray(curves, dtype=float), axis=1)  # running minimum
+    t = np.asarray(targets, dtype=float)
+    t = np.broadcast_to(t, (len(best), t.shape[-1]))
+    n = best.shape[1]
+    out = np.full(t.shape, np.inf)
+    for k in range(t.shape[1]):
+        above = (best > t[:, k : k + 1]) | np.isnan(best)
+        first = above.sum(axis=1)  # the running minimum is non-increasing: count before the hit
+        hit = first < n
+        out[hit, k] = cum_cost[hit, first[hit]]
+    return out
+
+
+def prepare(stored: list[dict[str, Any]], targets: Sequence[float], cost_model: Any = None) -> Runs:
+    """The compared runs (roles `run` and `eval`) of a loaded store under `cost_model` (an
+    optlab.cost model; None: each run's own), or a UserError when none."""
+    from optlab import cost
+
     rows = [r for r in stored if r["role"] in REPORTED_ROLES and r.get("curve") is not None]
     if not rows:
         raise UserError(
@@ -83,93 +132,207 @@ def prepare(stored: list[dict[str, Any]], targets: Sequence[float]) -> Runs:
         r["surface_name"] = instance_name(r)
         r["problem"] = (r["surface_name"], json.dumps(r["start"]))
     _solver_names(rows)
+    weights, cost_to, budget, cums, exact = [], [], [], [], []
+    for r in rows:
+        model = cost_model if cost_model is not None else model_of(r)
+        w = np.asarray(cost.weights(model, r["dim"]), dtype=float)
+        cum, ok = cum_counts(r)
+        weights.append(w)
+        cost_to.append(_cost_to(r, targets, w))
+        budget.append(float(np.array([r["f_evals"], r["grad_evals"], r["hessian_evals"]]) @ w))
+        cums.append(cum @ w)
+        exact.append(ok)
     gap = np.array(
-        [np.inf if r["status"] == "diverged" or r["gap"] is None else r["gap"] for r in rows]
+        [
+            np.inf
+            if r["status"] == "diverged" or r["gap"] is None or np.isnan(r["gap"])
+            else r["gap"]
+            for r in rows
+        ]
     )
     return Runs(
         rows=rows,
         targets=tuple(targets),
-        evals_to=np.array([evals_to(r, targets) for r in rows]),
+        weights=np.array(weights),
+        cost_to=np.array(cost_to, dtype=float).reshape(len(rows), len(targets)),
+        budget=np.array(budget),
         gap=gap,
+        cum_cost=cums,
+        exact=np.array(exact),
         solvers=tuple(sorted({r["solver"] for r in rows})),
         surfaces=tuple(sorted({r["surface_name"] for r in rows})),
     )
 
 
-def cost_table(runs: Runs, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
-    """(t (P, S), dims (P,), problems) over the problems every solver ran (first run of each pair).
+def model_of(row: dict[str, Any]) -> Any:
+    from optlab import cost
 
-    `costs` (R, ...) is a per-row cost (e.g. evaluations to each target); t keeps its trailing axes.
+    stored = row.get("cost")
+    return cost.Cost() if stored is None else cost.from_mapping(stored)
+
+
+@dataclasses.dataclass
+class Design:
+    """One surface as a paired design: `index` (S, N) the run of each solver from each start."""
+
+    surface: str
+    solvers: tuple[str, ...]  # those that ran on this surface
+    starts: tuple[str, ...]  # JSON of the starts every one of them ran
+    index: np.ndarray  # (S, N) into Runs.rows
+    dropped: int  # runs left out (a start not every solver ran, or a repeated run)
+
+
+def design(runs: Runs, surface: str) -> Design:
+    """The first run of each (solver, start) on `surface`, over the starts every solver ran."""
+    first: dict[tuple[str, str], int] = {}
+    count = 0
+    for i in runs.where(surface_name=surface):
+        r = runs.rows[i]
+        first.setdefault((r["solver"], json.dumps(r["start"])), int(i))
+        count += 1
+    solvers = tuple(sorted({s for s, _ in first}))
+    by_start = defaultdict(set)
+    for s, p in first:
+        by_start[p].add(s)
+    starts = tuple(sorted(p for p, ss in by_start.items() if len(ss) == len(solvers)))
+    index = np.array([[first[(s, p)] for p in starts] for s in solvers], dtype=int)
+    return Design(
+        surface, solvers, starts, index.reshape(len(solvers), len(starts)), count - index.size
+    )
+
+
+def rank_keys(cost_to: np.ndarray, budget: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """Per solver the sort key of the per-surface order (S, K + 1): aRT at each target from the
+    tightest to the loosest, then the median final f − f*. Targets no solver reached tie at inf,
+    so the first key that separates is the aRT at the tightest target any solver reached.
+
+    `cost_to` (S, N, K) with targets largest first, `budget` and `gap` (S, N).
     """
-    index = {}
-    for i, r in enumerate(runs.rows):
-        index.setdefault((r["problem"], r["solver"]), i)
-    by_problem = defaultdict(set)
-    for p, s in index:
-        by_problem[p].add(s)
-    problems = sorted(p for p, ss in by_problem.items() if len(ss) == len(runs.solvers))
-    t = np.array([[costs[index[(p, s)]] for s in runs.solvers] for p in problems])
-    dims = np.array([runs.rows[index[(p, runs.solvers[0])]]["dim"] for p in problems])
-    return t.reshape(len(problems), len(runs.solvers), *costs.shape[1:]), dims, problems
+    a = stats.art(np.moveaxis(cost_to, 2, 1), budget[:, None, :])  # (S, K)
+    med = np.median(np.where(np.isnan(gap), np.inf, gap), axis=1)
+    return np.column_stack([a[:, ::-1], med])
 
 
-def quantile(x: np.ndarray, q: float) -> float:
-    """The q-quantile (linear interpolation) of `x`, +inf when it falls on or next to an inf."""
-    big = np.finfo(float).max
-    value = float(np.quantile(np.where(np.isinf(x), big, x), q))
-    return np.inf if value > big / 4 else value
+def _surface_arrays(runs: Runs, d: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return runs.cost_to[d.index], runs.budget[d.index], runs.gap[d.index]
 
 
-def stats(runs: Runs, idx: np.ndarray) -> dict[str, Any]:
-    """Median and IQR of final f − f*, success rate and median evaluations to each target."""
-    gap = runs.gap[idx]
-    e = runs.evals_to[idx]
-    ok = np.isfinite(e)
-    med_evals = [
-        float(np.median(e[ok[:, k], k])) if ok[:, k].any() else np.inf for k in range(e.shape[1])
-    ]
+def floor_gap(runs: Runs) -> float:
+    """Final f − f* below the tightest target counts as equal in the paired tests."""
+    return min(runs.targets)
+
+
+def cells(cost_to: np.ndarray, budget: np.ndarray, gap: np.ndarray) -> dict[str, Any]:
+    """Statistics of a set of runs: median and IQR of final f − f*; per target the success rate
+    with its Wilson interval, aRT and the median cost among successes (a secondary number)."""
+    ok = np.isfinite(cost_to)
+    n = len(gap)
+    low, high = stats.wilson(ok.sum(axis=0), np.full(ok.shape[1], n))
     return {
-        "runs": len(idx),
-        "median_gap": quantile(gap, 0.5),
-        "q25": quantile(gap, 0.25),
-        "q75": quantile(gap, 0.75),
-        "success": ok.mean(axis=0),
-        "median_evals": np.array(med_evals),
+        "runs": n,
+        "median_gap": stats.quantile(gap, 0.5),
+        "q25": stats.quantile(gap, 0.25),
+        "q75": stats.quantile(gap, 0.75),
+        "success": ok.mean(axis=0) if n else np.full(ok.shape[1], np.nan),
+        "success_low": low,
+        "success_high": high,
+        "aRT": stats.art(cost_to.T, budget[None, :]),
+        "median_cost": np.array(
+            [
+                np.median(cost_to[ok[:, k], k]) if ok[:, k].any() else np.inf
+                for k in range(ok.shape[1])
+            ]
+        ),
     }
 
 
-def _sort_key(s: dict[str, Any]) -> tuple:
-    """Most successes at the tightest target first, then fewest evaluations; then looser targets."""
-    key = []
-    for k in reversed(range(len(s["success"]))):
-        key += [-s["success"][k], s["median_evals"][k]]
-    return (*key, s["median_gap"])
-
-
-def ranking(runs: Runs, surface: str) -> list[dict[str, Any]]:
-    """Per solver on `surface`: `stats` and its rank (1 = best), best first."""
+def ranking(runs: Runs, d: Design, alpha: float = 0.05) -> list[dict[str, Any]]:
+    """Per solver on one surface: `cells`, its rank (ties averaged), and the paired Wilcoxon test
+    against the best (Holm-adjusted p, `best_not_worse`); best first, ties by name."""
+    c, b, g = _surface_arrays(runs, d)
+    ranks = stats.average_ranks(rank_keys(c, b, g))
+    order = sorted(range(len(d.solvers)), key=lambda s: (ranks[s], d.solvers[s]))
+    best = order[0] if order else 0
+    floor = floor_gap(runs)
+    p, same = stats.versus_best(np.maximum(g, floor), best, alpha) if len(order) else ([], [])
     table = []
-    for solver in runs.solvers:
-        idx = runs.where(surface_name=surface, solver=solver)
-        if len(idx):
-            table.append({"solver": solver, **stats(runs, idx)})
-    table.sort(key=_sort_key)
-    for rank, row in enumerate(table, 1):
-        row["rank"] = rank
+    for s in order:
+        table.append(
+            {
+                "solver": d.solvers[s],
+                "rank": float(ranks[s]),
+                "p_vs_best": float(p[s]),
+                "best_not_worse": bool(same[s]),
+                "is_best": s == best,
+                **cells(c[s], b[s], g[s]),
+            }
+        )
     return table
 
 
-def overall(runs: Runs, per_surface: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Per solver over every problem: mean rank across surfaces and pooled `stats`, best first."""
+def overall(
+    runs: Runs,
+    designs: Sequence[Design],
+    per_surface: dict[str, list[dict[str, Any]]],
+    resamples: int = stats.RESAMPLES,
+    seed: int = stats.SEED,
+) -> list[dict[str, Any]]:
+    """Per solver: mean rank over the surfaces it ran on with a seeded bootstrap 95% interval
+    (starts resampled within each surface), its rank by mean rank (ties averaged), and `cells`
+    pooled over all its runs in the designs; best first, ties by name."""
+    solvers = runs.solvers
+    col = {s: i for i, s in enumerate(solvers)}
+    observed = np.full((len(designs), len(solvers)), np.nan)
+    for g, d in enumerate(designs):
+        for r in per_surface[d.surface]:
+            observed[g, col[r["solver"]]] = r["rank"]
+    arrays = [_surface_arrays(runs, d) for d in designs]
+
+    def ranks_of(draw: list[np.ndarray]) -> np.ndarray:
+        out = np.full((len(designs), len(solvers)), np.nan)
+        for g, (d, (c, b, gap), idx) in enumerate(zip(designs, arrays, draw, strict=True)):
+            keys = rank_keys(c[:, idx], b[:, idx], gap[:, idx])
+            out[g, [col[s] for s in d.solvers]] = stats.average_ranks(keys)
+        return out
+
+    sizes = [len(d.starts) for d in designs]
+    interval = stats.bootstrap_mean_rank(ranks_of, sizes, resamples, seed)
+    mean = np.nanmean(observed, axis=0)
+    rank = stats.average_ranks(mean[:, None])
     table = []
-    for solver in runs.solvers:
-        ranks = [r["rank"] for rows in per_surface.values() for r in rows if r["solver"] == solver]
+    for s, solver in enumerate(solvers):
+        idx = np.concatenate(
+            [d.index[list(d.solvers).index(solver)] for d in designs if solver in d.solvers]
+        )
         table.append(
             {
                 "solver": solver,
-                "mean_rank": float(np.mean(ranks)),
-                **stats(runs, runs.where(solver=solver)),
+                "rank": float(rank[s]),
+                "mean_rank": float(mean[s]),
+                "mean_rank_low": float(interval[0, s]),
+                "mean_rank_high": float(interval[1, s]),
+                "surfaces": int(np.isfinite(observed[:, s]).sum()),
+                **cells(runs.cost_to[idx], runs.budget[idx], runs.gap[idx]),
             }
         )
-    table.sort(key=lambda r: (r["mean_rank"], *_sort_key(r)))
+    table.sort(key=lambda r: (r["rank"], r["solver"]))
     return table
+
+
+def problems(runs: Runs, designs: Sequence[Design]) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+    """The profiles' problems: every (surface, start) of a design in which every solver ran.
+
+    Returns `index` (P, S) into Runs.rows (solvers in `runs.solvers` order), `dims` (P,) and the
+    (surface, start) of each problem.
+    """
+    rows, dims, names = [], [], []
+    for d in designs:
+        if set(d.solvers) != set(runs.solvers):
+            continue
+        order = [d.solvers.index(s) for s in runs.solvers]
+        for n, start in enumerate(d.starts):
+            rows.append(d.index[order, n])
+            dims.append(runs.rows[d.index[0, n]]["dim"])
+            names.append((d.surface, start))
+    index = np.array(rows, dtype=int).reshape(len(rows), len(runs.solvers))
+    return index, np.array(dims, dtype=int), names
