@@ -25,6 +25,7 @@ from optlab import (
     progress,
     records,
     results,
+    suite,
     tuning,
 )
 from optlab.config import (
@@ -299,6 +300,7 @@ TASKS = {
     "mlp": ml_tasks.mlp,
     "penalty": ml_tasks.penalty,
     "saliency": ml_tasks.saliency,
+    "suite": suite.task,
     "tune": tune,
 }
 

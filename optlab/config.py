@@ -252,10 +252,14 @@ def random_starts(bounds: np.ndarray, n: int, seed: int) -> np.ndarray:
 def _start_sets(
     cfg: Mapping[str, Any], surface: Surface, seeds: np.ndarray, swept: bool
 ) -> np.ndarray:
-    """The starts of each seed (K, S, d): random (`starts=N`), a lattice (`start_grid=K`) or listed."""
+    """The starts of each seed (K, S, d): random (`starts=N`), a lattice (`start_grid=K`) or listed;
+    with none of them, the surface's declared start (`Surface.start`) else one random start."""
     n, k = cfg.get("starts"), cfg.get("start_grid")
     if n is not None and k is not None:
         raise UserError(f"starts={n!r} and start_grid={k!r} exclude each other: choose one")
+    declared = n is None and k is None and cfg.get("start") is None and not swept
+    if declared and surface.start is not None:
+        return surface.start[None, None]
     if n is not None or (k is None and cfg.get("start") is None):
         n = 1 if n is None else _integer("starts", n, 1)
         return np.stack([random_starts(surface.bounds, n, int(s)) for s in seeds])
@@ -636,3 +640,47 @@ def build_point_job(cfg: Any) -> PointJob:
         dtype=dtype,
         plot_bounds=_plot_bounds(cfg, surface) if surface.dim == 2 else surface.bounds,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteJob:
+    """A lineup on Moré & Wild's problems under a budget (`task: suite`, optlab/suite.py)."""
+
+    problems: tuple[int, ...]  # rows 1–53 of dfo.dat
+    members: tuple[Member, ...]
+    grids: dict[str, np.ndarray]  # label -> learning rates tried (one is chosen for every problem)
+    budget: float  # cost units per (n + 1)
+    taus: tuple[float, ...]  # accuracies of the convergence test
+    cost: cost.Cost  # what an evaluation of f, ∇f and ∇²f costs
+
+
+def build_suite(cfg: Any) -> SuiteJob:
+    """Validate `suite` (problems, budget, taus, tune) and the `lineup` of a suite job."""
+    from optlab.surfaces.morewild import COUNT
+    from optlab.tuning import log_grid
+
+    cfg = _plain(cfg)
+    opts = dict(cfg.get("suite") or {})
+    problems = opts.get("problems") or list(range(1, COUNT + 1))
+    if not isinstance(problems, list) or not all(
+        isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= COUNT for p in problems
+    ):
+        raise UserError(f"suite.problems={problems!r} is invalid: a list of rows 1 to {COUNT}")
+    members = _members(cfg, single_optimizer=False)
+    grids = {}
+    for label, spec in (opts.get("tune") or {}).items():
+        ok = isinstance(spec, list) and len(spec) == 3 and 0 < spec[0] < spec[1]
+        if not ok or label not in {m.label for m in members}:
+            raise UserError(
+                f"suite.tune.{label}={spec!r} is invalid: [low, high, count] learning rates of "
+                "a lineup label"
+            )
+        grids[str(label)] = log_grid(float(spec[0]), float(spec[1]), _integer("count", spec[2], 1))
+    taus = tuple(_number(f"suite.taus[{i}]", t, False) for i, t in enumerate(opts.get("taus", [])))
+    if not taus or not all(0 < t < 1 for t in taus):
+        raise UserError(f"suite.taus={taus!r} is invalid: a list of numbers in (0, 1)")
+    factor = _number("suite.budget", opts.get("budget", 100), False)
+    if factor <= 0:
+        raise UserError(f"suite.budget={factor!r} is invalid: must be > 0")
+    model = cost_model(cfg)
+    return SuiteJob(tuple(problems), members, grids, factor, taus, model)

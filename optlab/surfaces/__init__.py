@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from optlab.surfaces import custom, expression, finite_sum, nd, two_d  # noqa: F401  (register the catalog)
+from optlab.surfaces import (  # noqa: F401  (register the catalog)
+    custom,
+    expression,
+    finite_sum,
+    morewild,
+    nd,
+    two_d,
+)
 from optlab.surfaces.base import Surface, SurfaceInfo
 from optlab.surfaces.instances import instance
 from optlab.surfaces.registry import available, check_params, entry
@@ -15,6 +22,7 @@ from optlab.surfaces.registry import available, check_params, entry
 __all__ = ["Surface", "SurfaceInfo", "available", "get"]
 
 USER_DEFINED = ("custom", "expression")  # surfaces whose definition the user supplies
+BENCHMARKS = ("morewild",)  # problem sets (docs/standard-problems.md), not in the catalog table
 
 
 def get(name: str, **params: Any) -> Surface:

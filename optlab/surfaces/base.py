@@ -65,6 +65,24 @@ class SurfaceInfo:
     # Property tests sample away from those points. None: smooth everywhere.
     singular: Callable[[np.ndarray, float], bool] | None = None
     unbounded_below: bool = False  # f* is the minimum over the bounds only
+    name: str = ""  # a human name where the registry name is a family (e.g. "Kowalik and Osborne")
+    m: int | None = None  # number of residuals of a sum of squares f = Σᵢ₌₁ᵐ Fᵢ(x)²
+    start_source: str = ""  # where the declared `Surface.start` comes from
+
+
+@dataclasses.dataclass(frozen=True)
+class SumOfSquares:
+    """f(x) = Σᵢ Fᵢ(x)² for a residual function F: Rⁿ → Rᵐ (kept reachable as `residuals`).
+
+    `residuals` must be hashable and compare by value (a frozen dataclass), so that two equal
+    surfaces share one compiled program.
+    """
+
+    residuals: Callable[..., Array]
+
+    def __call__(self, x: Array, **params: Any) -> Array:
+        r = self.residuals(x, **params)
+        return jnp.sum(r * r)
 
 
 @jax.tree_util.register_pytree_node_class
@@ -87,6 +105,7 @@ class Surface:
         params: Mapping[str, Any] | None = None,
         info: SurfaceInfo | None = None,
         config: Mapping[str, Any] | None = None,
+        start: Any = None,
     ):
         self.name = name
         self.fn = fn
@@ -97,9 +116,17 @@ class Surface:
         self.params = dict(params or {})
         self.info = info or SurfaceInfo()
         self.config = dict(config or {})  # the keyword arguments that rebuild it with `get`
+        # The classic starting point of the literature (d,), or None where none is declared.
+        self.start = None if start is None else np.asarray(start, dtype=float).reshape(self.dim)
 
     def __call__(self, x: Array) -> Array:
         return self.fn(x, **self.params)
+
+    def residuals(self, x: Array) -> Array:
+        """F(x) ∈ Rᵐ of a least-squares surface f = Σᵢ Fᵢ(x)² (TypeError for any other)."""
+        if not isinstance(self.fn, SumOfSquares):
+            raise TypeError(f"surface {self.name!r} is not a sum of squares")
+        return self.fn.residuals(x, **self.params)
 
     def __repr__(self) -> str:
         return f"Surface({self.name!r}, dim={self.dim}, f_min={self.f_min})"
@@ -114,6 +141,7 @@ class Surface:
             self.f_min,
             self.info,
             Unkeyed(self.config),
+            None if self.start is None else tuple(self.start.tolist()),
         )
 
     def tree_flatten(self):
@@ -122,13 +150,14 @@ class Surface:
 
     @classmethod
     def tree_unflatten(cls, aux, children):
-        keys, (name, fn, dim, bounds, minimizers, f_min, info, config) = aux
+        keys, (name, fn, dim, bounds, minimizers, f_min, info, config, start) = aux
         obj = cls.__new__(cls)
         obj.name, obj.fn, obj.dim, obj.f_min, obj.info = name, fn, dim, f_min, info
         obj.bounds = np.asarray(bounds, dtype=float).reshape(dim, 2)
         obj.minimizers = np.asarray(minimizers, dtype=float).reshape(-1, dim)
         obj.params = dict(zip(keys, children, strict=True))
         obj.config = dict(config.value)
+        obj.start = None if start is None else np.asarray(start, dtype=float)
         return obj
 
     def astype(self, dtype) -> Surface:

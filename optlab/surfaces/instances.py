@@ -124,6 +124,7 @@ def instance(surface: Surface, shift: Any = None, rotation_seed: Any = None) -> 
         params,
         info,
         config,
+        start=None if surface.start is None else t.from_base(surface.start),
     )
 
 

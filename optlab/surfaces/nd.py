@@ -21,6 +21,7 @@ SCHWEFEL_ARGMIN = 420.968746359982  # root of sin√x + (√x/2) cos√x = 0
 STYBLINSKI_TANG_ARGMIN = -2.903534027771177  # root of 4x³ − 32x + 5 = 0
 STYBLINSKI_TANG_MIN = -39.16616570377141  # ½(x⁴ − 16x² + 5x) at the root, per coordinate
 SVL = "Surjanovic & Bingham, Virtual Library of Simulation Experiments"
+MGH_START = "Moré, Garbow & Hillstrom (1981), ACM TOMS 7(1)"
 
 
 def _safe_sqrt(a):
@@ -39,13 +40,27 @@ def near_coordinate_plane(x: np.ndarray, tol: float) -> np.ndarray:
     return np.any(np.abs(np.asarray(x, dtype=float)) < tol, axis=-1)
 
 
-def _nd(name, fn, dim, lo, hi, at, f_min, **info) -> Surface:
+def _nd(name, fn, dim, lo, hi, at, f_min, start=None, **info) -> Surface:
     """On the box [lo, hi]ᵈ, minimizers `at` (k, d), or (at, …, at) for a number."""
     minimizers = np.full((1, dim), at) if np.ndim(at) == 0 else at
     info = SurfaceInfo(**info)
     return Surface(
-        name, fn, dim, box(lo, hi, dim), minimizers, f_min, info=info, config={"dim": dim}
+        name,
+        fn,
+        dim,
+        box(lo, hi, dim),
+        minimizers,
+        f_min,
+        info=info,
+        config={"dim": dim},
+        start=start,
     )
+
+
+def rosenbrock_start(dim: int) -> np.ndarray:
+    """(−1.2, 1, −1.2, 1, …): the standard start of Moré, Garbow & Hillstrom (1981), problems 1
+    (d = 2) and 21 (extended Rosenbrock)."""
+    return np.resize([-1.2, 1.0], dim)
 
 
 def _sphere(x):
@@ -85,7 +100,9 @@ def rosenbrock(dim: int = 2) -> Surface:
         0.0,
         formula=r"\sum_{i=1}^{d-1} [100 (x_{i+1} - x_i^2)^2 + (x_i - 1)^2]",
         source="Rosenbrock (1960), The Computer Journal 3(3)",
+        start_source=MGH_START + ", problems 1 and 21",
         f_min_note="for d >= 4 there is also a local minimum near (-1, 1, ..., 1)",
+        start=rosenbrock_start(dim),
     )
 
 

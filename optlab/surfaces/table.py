@@ -91,7 +91,8 @@ def row(name: str) -> str:
 
 def markdown() -> str:
     """The catalog table: N-d surfaces, then 2-D ones, each alphabetically."""
-    names = [n for n in surfaces.available() if n not in surfaces.USER_DEFINED]
+    skip = (*surfaces.USER_DEFINED, *surfaces.BENCHMARKS)
+    names = [n for n in surfaces.available() if n not in skip]
     names.sort(key=lambda n: (surfaces.entry(n).max_dim is not None, n))
     return "\n".join([*HEADER, *(row(n) for n in names)]) + "\n"
 

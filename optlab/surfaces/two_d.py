@@ -12,15 +12,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from optlab.surfaces.base import Surface, SurfaceInfo, box
-from optlab.surfaces.nd import SVL
+from optlab.surfaces.nd import MGH_START, SVL
 from optlab.surfaces.registry import register
 
 PI = math.pi
 JAMIL_YANG = "Jamil & Yang (2013), Int. J. Math. Model. Numer. Optim. 4(2)"
 
 
-def _plane(name, fn, bounds, minimizers, f_min, **info) -> Surface:
-    return Surface(name, fn, 2, bounds, minimizers, f_min, info=SurfaceInfo(**info), config={})
+def _plane(name, fn, bounds, minimizers, f_min, start=None, **info) -> Surface:
+    info = SurfaceInfo(**info)
+    return Surface(name, fn, 2, bounds, minimizers, f_min, info=info, config={}, start=start)
 
 
 def _himmelblau(v):
@@ -72,7 +73,9 @@ def beale(dim: int = 2) -> Surface:
         0.0,
         formula=r"(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
         source="Beale (1958), On an iterative method for finding a local minimum (Princeton)",
+        start_source=MGH_START + ", problem 5",
         stationary_points=(("saddle", (0.0, 1.0), 14.203125),),
+        start=(1.0, 1.0),
     )
 
 
