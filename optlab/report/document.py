@@ -363,6 +363,16 @@ def _over(runs: tables.Runs, d: tables.Design) -> str:
     return "starts and seeds" if len(seeds) > 1 else "starts and noise streams"
 
 
+def _band_title(runs: tables.Runs, d: tables.Design) -> str:
+    """The loss figure's title: the surface instance, then its noise (if any) and the caption."""
+    first = runs.rows[d.index[0, 0]]
+    noise = tables.noise_label(first)
+    return (
+        f"{tables.instance_name(first, noise=False)}\n{noise + ': ' if noise else ''}"
+        f"median f − f* over {_over(runs, d)} (band: 25–75%)"
+    )
+
+
 def _overall_section(
     overall: list[dict[str, Any]], targets: Sequence[float], n_surfaces: int, noisy: bool = False
 ) -> list[str]:
@@ -469,7 +479,7 @@ def _surface_section(
             curves,
             steps,
             local,
-            title=f"{d.surface}\nmedian f − f* over {_over(runs, d)} (band: 25–75%)",
+            title=_band_title(runs, d),
         )
         lines += [f"![f − f* per step on {d.surface}](loss_{name}.png)", ""]
     if _contour(out, runs, d, name, local.shown):

@@ -21,14 +21,20 @@ from optlab.noise import Noise
 REPORTED_ROLES = ("run", "eval")  # tuning runs only choose settings; they are not compared
 
 
-def instance_name(row: dict[str, Any]) -> str:
-    """A problem's display name: the surface instance, then its noise when noisy, e.g.
-    `rosenbrock 2-D`, `quadratic 2-D condition_number=1000`, `rosenbrock 2-D, gaussian σ=1`."""
+def instance_name(row: dict[str, Any], noise: bool = True) -> str:
+    """A problem's display name: the surface instance, then (with `noise`) its noise when noisy,
+    e.g. `rosenbrock 2-D`, `quadratic 2-D condition_number=1000`, `rosenbrock 2-D, gaussian σ=1`."""
     params = sorted((k, v) for k, v in row["instance"].items() if k != "dim" and v is not None)
     extra = " ".join(f"{k}={v}" for k, v in params)
     name = f"{row['surface']} {row['dim']}-D" + (f" {extra}" if extra else "")
+    label = noise_label(row) if noise else ""
+    return f"{name}, {label}" if label else name
+
+
+def noise_label(row: dict[str, Any]) -> str:
+    """The noise a run ran under, e.g. `gaussian σ=1` (optlab.noise's label); "" when noiseless."""
     settings = row.get("noise")
-    return f"{name}, {Noise(**settings).label()}" if settings else name
+    return Noise(**settings).label() if settings else ""
 
 
 def replicate(row: dict[str, Any]) -> str:
