@@ -30,7 +30,7 @@ from optlab.config import Job
 from optlab.engine import STATUS_NAMES, Trajectory
 from optlab.errors import UserError
 
-SCHEMA_VERSION = 2  # 2: exact counts at each hit, the cost model, cum_evals, provenance
+SCHEMA_VERSION = 2  # 2: exact counts at each hit, the cost model, cum_evals, provenance, noise
 FILENAME = "results.sqlite"
 TARGETS = (1e-2, 1e-4, 1e-6, 1e-8)
 COUNTS = ("f", "grad", "hessian")  # the evaluation counts, in the engine's order
@@ -71,8 +71,9 @@ _COLUMNS = {
     "chosen": "INTEGER",  # tuning: 1 when this run's setting was chosen
     "wall_time": "REAL",  # seconds of the job's one compiled program (shared by its runs)
     "job_dir": "TEXT",
+    "noise": "TEXT",  # JSON: the noise settings (optlab.noise.Noise.describe); NULL: noiseless
 }
-_JSON = ("instance", "hparams", "start", "hits", "cost")
+_JSON = ("instance", "hparams", "start", "hits", "cost", "noise")
 
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
@@ -87,11 +88,14 @@ _SCHEMA = [
 
 
 def _v1_to_v2(db: sqlite3.Connection) -> None:
-    """Version 2 adds the cost model per run, cumulative counts per curve, provenance per job.
+    """Version 2 adds the cost model and noise settings per run, cumulative counts per curve,
+    provenance per job.
 
-    Version-1 rows keep their `hits` ([step, estimated evaluations]); their new columns are NULL.
+    Version-1 rows keep their `hits` ([step, estimated evaluations]); their new columns are NULL
+    (version 1 stored no noisy runs).
     """
     db.execute("ALTER TABLE runs ADD COLUMN cost TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN noise TEXT")
     db.execute("ALTER TABLE curves ADD COLUMN cum_evals BLOB")
     db.execute("ALTER TABLE jobs ADD COLUMN provenance TEXT")
 
@@ -171,6 +175,12 @@ def cost_json(model: Any) -> dict[str, str]:
 
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=_jsonable)
+
+
+def _value(row: Mapping[str, Any], column: str) -> Any:
+    """A row's value of `column`; noise settings {} (off) are stored as NULL."""
+    value = row.get(column)
+    return None if column == "noise" and not value else value
 
 
 def _blob(a: np.ndarray) -> bytes:
@@ -304,7 +314,7 @@ class Store:
         with self.transaction() as db:
             inserted = 0
             for row in rows:
-                values = [_json(row.get(c)) if c in _JSON else row.get(c) for c in cols]
+                values = [_json(_value(row, c)) if c in _JSON else row.get(c) for c in cols]
                 added = db.execute(run_sql, values).rowcount
                 inserted += added
                 if added and replace:
@@ -512,7 +522,7 @@ def resolve(path: str | Path) -> Path:
 def load(path: str | Path, *, curves: bool = False) -> list[dict[str, Any]]:
     """Every stored run as a flat dict (pandas-friendly: `pandas.DataFrame(load(path))`).
 
-    JSON columns are decoded; `hits` becomes `steps_to_<t>` / `evals_to_<t>` (the cost under the
+    JSON columns are decoded (`noise`: the run's noise settings, None when noiseless); `hits` becomes `steps_to_<t>` / `evals_to_<t>` (the cost under the
     run's `cost` model) and `f_evals_to_<t>`, `grad_evals_to_<t>`, `hessian_evals_to_<t>` (the raw
     counts; absent in version-1 rows) per target, each hyperparameter `hp.<name>`, and `evals` =
     f + ∇f + ∇²f evaluations (unweighted). With `curves`, runs that kept their per-step record get

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -200,6 +201,7 @@ def test_version_1_store_is_migrated_and_reported_as_estimated(tmp_path):
     (row,) = results.load(db, curves=True)
     assert row["steps_to_1e+00"] == 2 and row["evals_to_1e+00"] == 6  # kept as stored
     assert "f_evals_to_1e+00" not in row and row["cost"] is None and row["cum_evals"] is None
+    assert row["noise"] is None  # version 1 stored no noisy runs
     assert results.load_jobs(db)[0]["provenance"] is None
     # new jobs append beside the old ones, with their provenance
     job = _job()
@@ -411,3 +413,34 @@ def test_stored_cost_to_a_target_matches_a_run_stopped_at_the_hit(record_every):
         assert 0 < k < 40 and t.loss[0, -1] <= 1e-6 < t.loss[0, -2]
         spent = [int(t.f_evals[0]), int(t.grad_evals[0]), int(t.hessian_evals[0])]
         assert counts == spent and cost_ == spent[0] + spent[1] + 2 * spent[2]
+
+
+def test_noisy_rows_round_trip_their_noise_settings_and_seed(tmp_path):
+    """A noisy job from one fixed start over 4 seeds: 4 stored runs, each its seed and the noise
+    settings it ran under; a noiseless job beside it stores NULL (None) as its noise."""
+    noisy = _job(
+        start=[1.0, 2.0], grid={"seed": [0, 1, 2, 3]}, noise={"name": "gaussian", "sigma": 0.5}
+    )
+    quiet = _job()
+    db = tmp_path / "results.sqlite"
+    with results.Store(db) as store:
+        assert (
+            store.append("noisy", results.rows_for(noisy, app.simulate(noisy), job_hash="noisy"))
+            == 4
+        )
+        assert (
+            store.append("quiet", results.rows_for(quiet, app.simulate(quiet), job_hash="quiet"))
+            == 3
+        )
+    rows = results.load(db)
+    loud = [r for r in rows if r["job_hash"] == "noisy"]
+    assert sorted(r["seed"] for r in loud) == [0, 1, 2, 3]
+    assert {tuple(r["start"]) for r in loud} == {(1.0, 2.0)}
+    want = {"model": "gaussian", "sigma": 0.5, "value": False}
+    assert all(r["noise"] == want for r in loud)
+    assert len({r["final_loss"] for r in loud}) == 4  # each seed its own noise stream
+    assert [r["noise"] for r in rows if r["job_hash"] == "quiet"] == [None] * 3
+    with sqlite3.connect(db) as con:  # stored as JSON text, NULL when noiseless
+        stored = dict(con.execute("SELECT seed, noise FROM runs WHERE job_hash = 'noisy'"))
+        assert [json.loads(v) for v in stored.values()] == [want] * 4
+        assert con.execute("SELECT COUNT(*) FROM runs WHERE noise IS NULL").fetchone()[0] == 3

@@ -250,7 +250,7 @@ def _contour(
     who = "one run per optimizer" if every else f"{len(shown)} colored optimizers"
     view = frame(paths, surface_obj.minimizers, surface_obj.bounds)
     X, Y, Z = landscape.grid(surface_obj, view)
-    start = json.loads(d.starts[typical])
+    start = runs.rows[d.index[0, typical]]["start"]
     return plots.contour(
         out / f"contour_{name}.png",
         X,
@@ -315,9 +315,11 @@ def write(
     _write_per_surface(out / "per_surface.csv", per_surface, targets)
 
     n_s = len(runs.surfaces)
-    lines = [f"# Results: {len(solvers)} optimizers on {n_s} surface{'s' * (n_s > 1)}", ""]
+    noisy = tables.noisy(runs.rows)
+    kind = "problem" if noisy else "surface"  # with noise: a surface instance at a noise level
+    lines = [f"# Results: {len(solvers)} optimizers on {n_s} {kind}{'s' * (n_s > 1)}", ""]
     lines += _protocol(runs, db, designs, len(problems), stored, jobs, taus, cost_model)
-    lines += _overall_section(overall, targets, n_s)
+    lines += _overall_section(overall, targets, n_s, noisy)
     if len(problems):
         lines += _profiles(out, runs, index, dims, colors, targets, taus)
     lines += [
@@ -326,7 +328,7 @@ def write(
         "On each surface, optimizers are ranked by their aRT at the tightest target any optimizer "
         "reached, then by their aRT at each looser target, then by their median final f − f*; "
         "equal keys share the mean of the ranks they span. ≈: the paired Wilcoxon signed-rank "
-        f"test on final f − f* (by start, Holm-corrected, α = {ALPHA}) cannot separate the "
+        f"test on final f − f* (by {_pair(noisy)}, Holm-corrected, α = {ALPHA}) cannot separate the "
         "optimizer from the first one; p is its adjusted p-value. Target cells: success rate "
         "[95% Wilson interval] · aRT. The last column is the median cost among the runs that "
         "reached the tightest target: it ignores the runs that failed, so it is not a ranking key.",
@@ -342,8 +344,37 @@ def write(
     return path
 
 
+def _pair(noisy: bool) -> str:
+    """What the paired tests pair by: a start, or with noise a (start, seed) replicate."""
+    return "start and seed" if noisy else "start"
+
+
+def _resampled(noisy: bool) -> str:
+    """What the bootstrap resamples within each problem."""
+    return "(start, seed) replicates" if noisy else "starts"
+
+
+def _over(runs: tables.Runs, d: tables.Design) -> str:
+    """What a problem's loss bands run over: its starts, and with noise its seeds (or, with one
+    seed, each start's own noise stream)."""
+    if not tables.noisy([runs.rows[d.index[0, 0]]]):
+        return "starts"
+    seeds = {runs.rows[i]["seed"] for i in d.index.ravel()}
+    return "starts and seeds" if len(seeds) > 1 else "starts and noise streams"
+
+
+def _band_title(runs: tables.Runs, d: tables.Design) -> str:
+    """The loss figure's title: the surface instance, then its noise (if any) and the caption."""
+    first = runs.rows[d.index[0, 0]]
+    noise = tables.noise_label(first)
+    return (
+        f"{tables.instance_name(first, noise=False)}\n{noise + ': ' if noise else ''}"
+        f"median f − f* over {_over(runs, d)} (band: 25–75%)"
+    )
+
+
 def _overall_section(
-    overall: list[dict[str, Any]], targets: Sequence[float], n_surfaces: int
+    overall: list[dict[str, Any]], targets: Sequence[float], n_surfaces: int, noisy: bool = False
 ) -> list[str]:
     header = [
         "rank",
@@ -367,11 +398,12 @@ def _overall_section(
     return [
         "## Overall ranking",
         "",
-        _overall_sentence(overall, n_surfaces),
+        _overall_sentence(overall, n_surfaces, "problem" if noisy else "surface"),
         "",
         "Sorted by the mean of each optimizer's rank on every surface; equal mean ranks share a "
-        "rank. The interval is a 95% bootstrap percentile interval of the mean rank (the starts of "
-        f"each surface resampled {stats.RESAMPLES:,} times, seed {stats.SEED}): where two "
+        f"rank. The interval is a 95% bootstrap percentile interval of the mean rank (the "
+        f"{_resampled(noisy)} of each {'problem' if noisy else 'surface'} resampled "
+        f"{stats.RESAMPLES:,} times, seed {stats.SEED}): where two "
         "intervals overlap, the order between them is not established. Target cells over all runs: "
         "success rate [95% Wilson interval] · aRT (COCO's average runtime: the cost of all runs, "
         "failed ones over all they spent (a diverged run stops spending when it diverges), divided "
@@ -382,12 +414,12 @@ def _overall_section(
     ]
 
 
-def _overall_sentence(overall: list[dict[str, Any]], n_surfaces: int) -> str:
+def _overall_sentence(overall: list[dict[str, Any]], n_surfaces: int, kind: str = "surface") -> str:
     best = overall[0]
     overlap = [r["solver"] for r in overall[1:] if r["mean_rank_low"] <= best["mean_rank_high"]]
     text = (
         f"**{best['solver']}** has the best mean rank over the {n_surfaces} "
-        f"surface{'s' * (n_surfaces > 1)} ({best['mean_rank']:.1f}, 95% interval "
+        f"{kind}{'s' * (n_surfaces > 1)} ({best['mean_rank']:.1f}, 95% interval "
         f"[{best['mean_rank_low']:.1f}, {best['mean_rank_high']:.1f}])."
     )
     if overlap:
@@ -447,7 +479,7 @@ def _surface_section(
             curves,
             steps,
             local,
-            title=f"{d.surface}\nmedian f − f* over starts (band: 25–75%)",
+            title=_band_title(runs, d),
         )
         lines += [f"![f − f* per step on {d.surface}](loss_{name}.png)", ""]
     if _contour(out, runs, d, name, local.shown):
@@ -522,7 +554,7 @@ def _profiles(
     return [
         "## Data and performance profiles",
         "",
-        f"A problem is one (surface, start) pair; {n} problems. Moré and Wild's convergence test: "
+        f"A problem is one {_profile_problem(runs)}; {n} problems. Moré and Wild's convergence test: "
         "a run solves problem p at tolerance τ once f(x₀) − f(x) ≥ (1 − τ)(f(x₀) − f_L), where "
         "f_L is the smallest f any optimizer reached on p (so every problem is solved by someone). "
         "The data profile d(κ) is the fraction of problems solved within κ·(n_p + 1) cost units, "
@@ -550,6 +582,11 @@ def _profiles(
         "![Runtime distributions](ecdf.png)",
         "",
     ]
+
+
+def _profile_problem(runs: tables.Runs) -> str:
+    """What the profiles count as one problem: a (surface, start) pair; with noise, each seed too."""
+    return "(surface, noise, start, seed)" if tables.noisy(runs.rows) else "(surface, start) pair"
 
 
 def _stack(runs: tables.Runs, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -607,6 +644,7 @@ def _protocol(
         else f"a run stops early when ‖∇f‖ < {'/'.join(f'{t:g}' for t in tols)}"
     )
     starts = sorted({len(d.starts) for d in designs})
+    noisy = tables.noisy(runs.rows)
     dropped = sum(d.dropped for d in designs)
     n_tune = sum(1 for r in stored if r["role"] == "tune")
     if cost_model is not None:
@@ -622,9 +660,18 @@ def _protocol(
         f"- Store `{db.name}`: {len(runs.rows)} compared runs"
         + (f" (and {n_tune} tuning runs)" if n_tune else "")
         + f"; surfaces: {', '.join(runs.surfaces)}.",
-        f"- Every optimizer runs from the same starts ({'/'.join(map(str, starts))} per surface); "
-        f"a problem is one (surface, start) pair, {n_problems} problems in the profiles (those "
-        "every optimizer ran)"
+        (
+            f"- Every optimizer runs the same (start, seed) replicates ({'/'.join(map(str, starts))} "
+            "per problem; the seed is the noise stream, shared by the optimizers); a problem is a "
+            "surface instance under one noise setting, and the median, interquartile band and "
+            "intervals are over starts and seeds; "
+            f"{n_problems} (surface, noise, start, seed) problems in the profiles (those "
+            if noisy
+            else f"- Every optimizer runs from the same starts ({'/'.join(map(str, starts))} per "
+            f"surface); a problem is one (surface, start) pair, {n_problems} problems in the "
+            "profiles (those "
+        )
+        + "every optimizer ran)"
         + (f"; {dropped} runs outside that paired design are left out" if dropped else "")
         + ".",
         f"- Budget: {'/'.join(map(str, steps))} steps per run; {stop}; a run that diverges is "
@@ -640,9 +687,10 @@ def _protocol(
         + ", ".join(f"{t:.0e}" for t in taus)
         + ".",
         f"- Statistics: aRT (COCO), 95% Wilson intervals of success rates, 95% bootstrap "
-        f"percentile intervals of mean ranks ({stats.RESAMPLES:,} resamples of the starts within "
-        f"each surface, seed {stats.SEED}), Wilcoxon signed-rank tests paired by start against the "
-        f"first-ranked optimizer of each surface on final f − f* (values below {min(runs.targets):.0e} "
+        f"percentile intervals of mean ranks ({stats.RESAMPLES:,} resamples of the "
+        f"{_resampled(noisy)} within each {'problem' if noisy else 'surface'}, seed {stats.SEED}), "
+        f"Wilcoxon signed-rank tests paired by {_pair(noisy)} against the "
+        f"first-ranked optimizer of each {'problem' if noisy else 'surface'} on final f − f* (values below {min(runs.targets):.0e} "
         f"count as equal), Holm-corrected, α = {ALPHA}. How to read them: docs/comparing.md.",
     ]
     if estimated:

@@ -16,15 +16,38 @@ import numpy as np
 
 from optlab import results, stats
 from optlab.errors import UserError
+from optlab.noise import Noise
 
 REPORTED_ROLES = ("run", "eval")  # tuning runs only choose settings; they are not compared
 
 
-def instance_name(row: dict[str, Any]) -> str:
-    """A surface instance's display name, e.g. `rosenbrock 2-D`, `quadratic 2-D condition_number=1000`."""
+def instance_name(row: dict[str, Any], noise: bool = True) -> str:
+    """A problem's display name: the surface instance, then (with `noise`) its noise when noisy,
+    e.g. `rosenbrock 2-D`, `quadratic 2-D condition_number=1000`, `rosenbrock 2-D, gaussian σ=1`."""
     params = sorted((k, v) for k, v in row["instance"].items() if k != "dim" and v is not None)
     extra = " ".join(f"{k}={v}" for k, v in params)
-    return f"{row['surface']} {row['dim']}-D" + (f" {extra}" if extra else "")
+    name = f"{row['surface']} {row['dim']}-D" + (f" {extra}" if extra else "")
+    label = noise_label(row) if noise else ""
+    return f"{name}, {label}" if label else name
+
+
+def noise_label(row: dict[str, Any]) -> str:
+    """The noise a run ran under, e.g. `gaussian σ=1` (optlab.noise's label); "" when noiseless."""
+    settings = row.get("noise")
+    return Noise(**settings).label() if settings else ""
+
+
+def replicate(row: dict[str, Any]) -> str:
+    """A run's replicate within its problem, as JSON: its start; with noise, its start and seed
+    (the seed is the noise stream, so each seed from one start is another replicate)."""
+    if row.get("noise"):
+        return json.dumps({"start": row["start"], "seed": row["seed"]})
+    return json.dumps(row["start"])
+
+
+def noisy(rows: Sequence[dict[str, Any]]) -> bool:
+    """Whether any of `rows` ran under noise (their replicates are (start, seed) pairs)."""
+    return any(r.get("noise") for r in rows)
 
 
 def _solver_names(rows: list[dict[str, Any]]) -> None:
@@ -130,7 +153,7 @@ def prepare(stored: list[dict[str, Any]], targets: Sequence[float], cost_model: 
         )
     for r in rows:
         r["surface_name"] = instance_name(r)
-        r["problem"] = (r["surface_name"], json.dumps(r["start"]))
+        r["problem"] = (r["surface_name"], replicate(r))
     _solver_names(rows)
     weights, cost_to, budget, cums, exact = [], [], [], [], []
     for r in rows:
@@ -173,22 +196,24 @@ def model_of(row: dict[str, Any]) -> Any:
 
 @dataclasses.dataclass
 class Design:
-    """One surface as a paired design: `index` (S, N) the run of each solver from each start."""
+    """One problem (a surface instance, with its noise) as a paired design: `index` (S, N) the
+    run of each solver on each replicate (a start; with noise, a (start, seed) pair)."""
 
     surface: str
     solvers: tuple[str, ...]  # those that ran on this surface
-    starts: tuple[str, ...]  # JSON of the starts every one of them ran
+    starts: tuple[str, ...]  # the replicates every one of them ran (`replicate`'s JSON)
     index: np.ndarray  # (S, N) into Runs.rows
-    dropped: int  # runs left out (a start not every solver ran, or a repeated run)
+    dropped: int  # runs left out (a replicate not every solver ran, or a repeated run)
 
 
 def design(runs: Runs, surface: str) -> Design:
-    """The first run of each (solver, start) on `surface`, over the starts every solver ran."""
+    """The first run of each (solver, replicate) on `surface`, over the replicates every solver
+    ran: the bootstrap resamples them and the paired tests pair by them."""
     first: dict[tuple[str, str], int] = {}
     count = 0
     for i in runs.where(surface_name=surface):
         r = runs.rows[i]
-        first.setdefault((r["solver"], json.dumps(r["start"])), int(i))
+        first.setdefault((r["solver"], replicate(r)), int(i))
         count += 1
     solvers = tuple(sorted({s for s, _ in first}))
     by_start = defaultdict(set)
