@@ -167,5 +167,12 @@ def on_files(files, config):
     return files
 
 
+def on_page_markdown(markdown, page, config, files):
+    """A study's links into the manual (`../../docs/PAGE.md` on GitHub) as the site has them."""
+    if not page.file.src_uri.startswith("studies/"):
+        return markdown
+    return re.sub(r"\]\(((?:\.\./)+)docs/", r"](\1", markdown)
+
+
 if __name__ == "__main__":
     sys.stdout.write(reference(CONFIG.read_text(encoding="utf-8"), CONFIG.parent))

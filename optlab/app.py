@@ -247,7 +247,7 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     """Build the job from `cfg`, run it, write records and plots into `out`, print a summary,
     and, last, append its runs to the results store."""
     job = build_job(cfg, single_optimizer=overrides_choose_optimizer(overrides))
-    opts = store_options(cfg)
+    opts, model = store_options(cfg), cost_model(cfg)
     db, key = store_path(opts, out), results.job_key(job)
     if stored(db, key, opts):
         return []
@@ -259,12 +259,12 @@ def optimize(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     out.mkdir(parents=True, exist_ok=True)
     final = calculus.point_checks(job.surface, traj.final_params)
     final |= noise.columns(job.surface, job.noise, traj.grad_evals)
-    rows = records.write(out, job, traj, extra=final, cost=cost_model(cfg))
+    rows = records.write(out, job, traj, extra=final, cost=model)
     pictures = draw(out, job, traj)
     print(wrote(out, ["trajectory.npz", "runs.csv"], pictures))
     print(summary(rows))
     kw = {"targets": opts.targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
-    kw["cost"] = cost_model(cfg)
+    kw["cost"] = model
     keep(db, key, results.rows_for(job, traj, **kw) if db else [], opts, out)
     return rows
 
@@ -274,7 +274,7 @@ def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     records, `tuning.csv` and the store for the chosen settings on the job's starts (the
     multirun's report draws them)."""
     job = build_job(cfg, single_optimizer=overrides_choose_optimizer(overrides))
-    opts = store_options(cfg)
+    opts, model = store_options(cfg), cost_model(cfg)
     plan = tuning.plan(job, tuning.options(cfg.get("tuning"), opts.targets))
     db, key = store_path(opts, out), plan.key
     if stored(db, key, opts):
@@ -284,12 +284,12 @@ def tune(cfg: Any, out: Path, overrides: list[str]) -> list[dict[str, Any]]:
     wall = time.perf_counter() - began
     out.mkdir(parents=True, exist_ok=True)
     final = noise.columns(result.job.surface, result.job.noise, result.traj.grad_evals)
-    rows = records.write(out, result.job, result.traj, extra=final, cost=cost_model(cfg))
+    rows = records.write(out, result.job, result.traj, extra=final, cost=model)
     records.write_csv(out / "tuning.csv", list(result.table))
     print(wrote(out, ["trajectory.npz", "runs.csv", "tuning.csv"], []))
     print(tuning.summary(result))
     kw = {"targets": opts.targets, "job_hash": key, "wall_time": wall, "job_dir": str(out)}
-    kw["cost"] = cost_model(cfg)
+    kw["cost"] = model
     keep(db, key, tuning.store_rows(result, **kw) if db else [], opts, out)
     return rows
 
@@ -336,6 +336,7 @@ def check(cfg: Any, overrides: list[str]) -> None:
     validate their own sections when they run.
     """
     cache_dir(cfg)
+    cost_model(cfg)
     task = task_of(cfg)
     if task in ("optimize", "tune"):
         job = build_job(cfg, single_optimizer=overrides_choose_optimizer(overrides))

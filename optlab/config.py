@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -542,7 +542,8 @@ def check_size(cfg: Mapping[str, Any], single_optimizer: bool, dim: int | None =
     elif n is not None or start is None:
         starts = _size(n, 1)
     else:
-        starts = len(start) if isinstance(start, list) and isinstance(start[0], list) else 1
+        listed = isinstance(start, Sequence) and not isinstance(start, str) and len(start) > 0
+        starts = len(start) if listed and isinstance(start[0], Sequence) else 1
     axes = grid.axes(cfg.get("grid"))
     runs = members * starts * math.prod(len(v) for v in axes.values())
     steps, every = _size(cfg.get("steps"), 1), _size(cfg.get("record_every"), 1)

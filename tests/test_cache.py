@@ -7,6 +7,7 @@ import re
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from optlab import cache
 
@@ -18,6 +19,7 @@ def _summary(proc) -> tuple[int, int]:
     return int(found[0]), int(found[1])
 
 
+@pytest.mark.slow
 def test_second_run_loads_every_program_from_the_cache(cli, tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
     args = ("surface=himmelblau", "steps=3", "hydra.verbose=optlab", "results=false")

@@ -71,6 +71,7 @@ def test_start_override_is_where_the_trajectory_begins(cli):
     np.testing.assert_allclose(npz["params"][0, 1], np.array([0.5, -2.0]) * 0.998, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_multirun_basic_launcher(tmp_path):
     from conftest import run_cli
 
