@@ -55,3 +55,13 @@ def cli(tmp_path):
         return proc, out
 
     return run
+
+
+def build_wheel(out: Path) -> Path:
+    """The project's wheel, built into `out` (no dependencies, no build isolation)."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return next(out.glob("optlab-*.whl"))

@@ -9,7 +9,7 @@ import sys
 import tomllib
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, build_wheel, run_cli
 
 from optlab.records import read_csv
 
@@ -31,12 +31,7 @@ def test_pyproject_declares_the_optlab_command():
 def installed(tmp_path_factory):
     """optlab installed from its wheel into a target directory: (site dir, the `optlab` script)."""
     tmp = tmp_path_factory.mktemp("command")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp / "dist"), str(ROOT)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    wheel = next((tmp / "dist").glob("optlab-*.whl"))
+    wheel = build_wheel(tmp / "dist")
     site = tmp / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",

@@ -8,7 +8,7 @@ import sys
 import zipfile
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, build_wheel
 
 from optlab.records import read_csv
 
@@ -16,12 +16,7 @@ from optlab.records import read_csv
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp / "dist"), str(ROOT)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    wheel = next((tmp / "dist").glob("optlab-*.whl"))
+    wheel = build_wheel(tmp / "dist")
     target = tmp / "site"
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
