@@ -302,6 +302,8 @@ def test_report_cli_on_a_dir_without_runs_one_line(tmp_path):
         (["--cost", "f:1"], "--cost='f:1' is invalid"),
         (["--taus", "0.1,1.5"], "--taus='0.1,1.5' is invalid: must be numbers in (0, 1)"),
         (["--taus", "0"], "--taus='0' is invalid"),
+        (["--targets", "-1e-2"], "--targets: expected one argument"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
     ],
 )
 def test_report_cli_bad_options_one_line_nothing_written(tmp_path, capsys, args, needle):

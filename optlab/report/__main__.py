@@ -9,7 +9,7 @@ import math
 import sys
 from pathlib import Path
 
-from optlab.cli import guard
+from optlab.cli import fail, guard
 from optlab.errors import UserError
 
 
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--taus", help="tolerances of the Moré–Wild convergence test in (0, 1), e.g. 1e-1,1e-3"
     )
+    parser.error = fail  # one line, exit 2 (argparse prints its usage block otherwise)
     args = parser.parse_args(argv)
     with guard():
         from optlab import cost, validate
