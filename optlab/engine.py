@@ -172,23 +172,31 @@ def _diagnose(f, x, step, grad):
 UNROLL = 4  # up to this many coordinates, reductions of one vector are written out per coordinate
 
 
-def _all_finite(a: jax.Array) -> jax.Array:
-    """all(isfinite(a)); per coordinate for small d (XLA:CPU emits a slow reduction otherwise)."""
+def _fold(a: jax.Array, op: Callable, whole: Callable) -> jax.Array:
+    """op-fold of a vector's entries, left to right; written out per coordinate for small d (XLA:CPU
+    emits a slow reduction otherwise), else `whole(a)`."""
     if a.ndim == 1 and a.shape[0] <= UNROLL:
-        out = jnp.isfinite(a[0])
+        out = a[0]
         for i in range(1, a.shape[0]):
-            out = out & jnp.isfinite(a[i])
+            out = op(out, a[i])
         return out
-    return jnp.all(jnp.isfinite(a))
+    return whole(a)
+
+
+def _all_finite(a: jax.Array) -> jax.Array:
+    """all(isfinite(a))."""
+    return _fold(jnp.isfinite(a), jnp.logical_and, jnp.all)
+
+
+def _sumsq(a: jax.Array) -> jax.Array:
+    """Σ aᵢ², left to right (so sqrt(_sumsq(a)) rounds as jnp.linalg.norm does)."""
+    return _fold(a * a, jnp.add, jnp.sum)
 
 
 def _norm2(a: jax.Array) -> jax.Array:
     """‖a‖₂ (the same rounding as jnp.linalg.norm: sqrt of the sum of squares, left to right)."""
     if a.ndim == 1 and a.shape[0] <= UNROLL:
-        sq = a[0] * a[0]
-        for i in range(1, a.shape[0]):
-            sq = sq + a[i] * a[i]
-        return jnp.sqrt(sq)
+        return jnp.sqrt(_sumsq(a))
     return jnp.linalg.norm(a)
 
 
@@ -231,15 +239,46 @@ def _seen(f, noise, c: _Carry):
     return value, grad, noise.value_fn(f, k_fn, step=c.t, run_key=run_key)
 
 
+def _isolated(fn: Callable, args: Any, on: jax.Array) -> Any:
+    """fn(*args) behind a branch that XLA cannot resolve (`on` is true, known at run time only),
+    so its kernels depend on fn alone, not on what consumes the results.
+
+    XLA:CPU contracts a·b + c into an FMA within a kernel and forms kernels by fusing producers
+    into their consumers: the same arithmetic followed by the exact step's masking or the fast
+    step's checks would otherwise round differently (by an ulp).
+    """
+    shapes = jax.eval_shape(fn, *args)
+    off = lambda *_: jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)  # noqa: E731
+    return jax.lax.cond(on, fn, off, *args)
+
+
+def _update(f, spec: Spec, opt, c: _Carry, noise, total):
+    """The optimizer's step from c, unmasked: (x_new, f(x_new), ∇f(x_new), state, evals)."""
+
+    def core(x, value, grad, state, t, seed):
+        seen = _Carry(x, value, grad, state, None, None, None, t, None, None, seed)
+        value, grad, value_fn = _seen(f, noise, seen)
+        updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=value_fn)
+        x = optax.apply_updates(x, updates)
+        return (x, *jax.value_and_grad(f)(x), state)
+
+    args = (c.x, c.value, c.grad, c.opt_state, c.t, c.seed)
+    x, v, g, state = _isolated(core, args, total > 0)
+    return x, v, g, state, _per_step(spec, state)
+
+
+def _per_step(spec: Spec, state) -> jax.Array:
+    """(f, ∇f, ∇²f) evaluations of one step: one value and gradient plus the optimizer's own."""
+    one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
+    return jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, zero])
+
+
 def _step(
     f, spec: Spec, opt, c: _Carry, total, tol_grad, f_target, below, noise, diagnostics: bool
 ):
-    """One update; finished, diverged or padding (t ≥ total) runs are frozen by masking."""
+    """One exact update; finished, diverged or padding (t ≥ total) runs are frozen by masking."""
     active = (c.status == RUNNING) & (c.t < total)
-    value, grad, value_fn = _seen(f, noise, c)
-    updates, state = opt.update(grad, c.opt_state, c.x, value=value, grad=grad, value_fn=value_fn)
-    x = optax.apply_updates(c.x, updates)
-    v, g = jax.value_and_grad(f)(x)
+    x, v, g, state, per_step = _update(f, spec, opt, c, noise, total)
     finite = jnp.isfinite(v) & _all_finite(x) & _all_finite(g)
     # computed once: XLA would otherwise recompute the predicate (f(x_new), three finiteness
     # tests) inside each of its consumers' fusions
@@ -248,8 +287,6 @@ def _step(
     status = jnp.where(take & _converged(v, g, tol_grad, f_target), CONVERGED, status)
     keep = lambda new, old: jnp.where(take, new, old)  # noqa: E731
     if spec.counts_extra_evals:
-        one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
-        per_step = jnp.stack(spec.extra_evals(state)) + jnp.stack([one, one, zero])
         evals = c.evals + take * per_step
         hit, hit_evals = _hits(c.hit, c.hit_evals, take & (v <= below), c.steps + 1, evals)
     else:  # every step costs one f and one ∇f: counts are derived from the steps at the end
@@ -281,22 +318,181 @@ def _observe(c: _Carry, fields: tuple[str, ...], counted: bool) -> dict[str, jax
     return out | ({"evals": c.evals} if counted else {})
 
 
-def _advance(
-    f, spec, opt, c, blocks, every, total, fields, diagnostics, tol_grad, f_target, below, noise
-):
-    """`blocks` × `every` steps as a nested scan, recording the state after each block."""
+class _Job(NamedTuple):
+    """What every block of a group needs (static parts first)."""
+
+    f: Any
+    spec: Spec
+    every: int
+    fields: tuple[str, ...]
+    diagnostics: bool
+    total: Any
+    tol_grad: Any
+    f_target: Any
+    below: Any
+    noise: Any
+
+
+def _fast_step(job: _Job, opt, c: _Carry, low, diagnostics: bool):
+    """One unmasked update (no status, stop or target bookkeeping).
+
+    The value it carries is f, or NaN from the first step on which the run would have stopped or
+    diverged (x, f or ∇f non-finite, ‖∇f‖ < tol_grad, f < f_target): NaN stays NaN, so one test
+    of the block's last value tells whether any step needs the exact path. `low` (or None) keeps
+    the least value seen when target hits must be watched without a per-step record.
+    """
+    x, v, g, state, per_step = _update(job.f, job.spec, opt, c, job.noise, job.total)
+    ok = jnp.isfinite(v) & _all_finite(x) & _all_finite(g)
+    ok = ok & ~jnp.isnan(c.value) & ~_converged(v, g, job.tol_grad, job.f_target)
+    u = jnp.where(ok, v, jnp.nan)
+    evals = c.evals + per_step if job.spec.counts_extra_evals else c.evals
+    new = c._replace(x=x, value=u, grad=g, opt_state=state, evals=evals, t=c.t + 1)
+    out = {}
+    if diagnostics:
+        out = dict(zip(DIAGNOSTICS, _diagnose(job.f, c.x, x - c.x, c.grad), strict=True))
+    return new, None if low is None else jnp.minimum(low, u), out
+
+
+def _rest(job: _Job) -> jax.Array:
+    """every − 1, the steps of a record block after its first, as a number XLA cannot see: with a
+    known trip count it unrolls short loops and fuses consecutive steps, contracting a·b + c into
+    FMAs differently in the exact and the fast step (ulp-level differences)."""
+    return jnp.minimum(job.every - 1, job.total)
+
+
+def _exact_blocks(job: _Job, opt, c: _Carry, n: int):
+    """n record blocks of `every` exact steps for one run, recording the state after each."""
     step = lambda c, diagnostics: _step(  # noqa: E731
-        f, spec, opt, c, total, tol_grad, f_target, below, noise, diagnostics
+        job.f,
+        job.spec,
+        opt,
+        c,
+        job.total,
+        job.tol_grad,
+        job.f_target,
+        job.below,
+        job.noise,
+        diagnostics,
     )
-    counted = spec.counts_extra_evals
 
     def block(c, _):
-        c, out = step(c, diagnostics)
-        if every > 1:
-            c = jax.lax.fori_loop(0, every - 1, lambda _, c: step(c, False)[0], c)
-        return c, out | _observe(c, fields, counted)
+        c, out = step(c, job.diagnostics)
+        if job.every > 1:
+            c = jax.lax.fori_loop(0, _rest(job), lambda _, c: step(c, False)[0], c)
+        return c, out | _observe(c, job.fields, job.spec.counts_extra_evals)
 
-    return jax.lax.scan(block, c, length=blocks)
+    return jax.lax.scan(block, c, length=n)
+
+
+def _first_hits(c0: _Carry, values, below):
+    """`hit` after a kept fast block whose per-step values (S,) were `values`: the first step
+    t (counted from c0.steps, every step taken) with f ≤ below[k], for targets not hit before."""
+    reached = values[:, None] <= below[None, :]  # (S, K)
+    first = jnp.argmax(reached, axis=0).astype(c0.hit.dtype)
+    step = c0.steps + 1 + first
+    return jnp.where((c0.hit < 0) & jnp.any(reached, axis=0), step, c0.hit)
+
+
+def _fast_blocks(job: _Job, opt, c0: _Carry, n: int):
+    """n record blocks of unmasked steps for one run: (carry, records, whether to redo exactly).
+
+    A run frozen at the start is put back (state, records; NaN diagnostics) at the end, so only
+    runs live at the start count; the block stands when none of them stopped or diverged in it.
+    Target hits are then read off the per-step loss record (every = 1) and are exact; without it,
+    or when hits need per-step evaluation counts, a new hit is redone exactly too.
+    """
+    counted = job.spec.counts_extra_evals
+    targets = job.below.shape[0] > 0
+    from_record = targets and job.every == 1 and "loss" in job.fields and not counted
+    watch = targets and not from_record
+
+    def block(carry, _):
+        c, low = carry
+        c, low, out = _fast_step(job, opt, c, low, job.diagnostics)
+        if job.every > 1:
+            body = lambda _, cl: _fast_step(job, opt, *cl, False)[:2]  # noqa: E731
+            c, low = jax.lax.fori_loop(0, _rest(job), body, (c, low))
+        return (c, low), out | _observe(c, job.fields, counted)
+
+    low0 = jnp.full_like(c0.value, jnp.inf) if watch else None
+    (c, low), rec = jax.lax.scan(block, (c0, low0), length=n)
+    live = c0.status == RUNNING
+    redo = jnp.isnan(c.value)
+    hit = c0.hit
+    if watch:
+        unhit = jnp.max(jnp.where(c0.hit < 0, job.below, -jnp.inf), initial=-jnp.inf)
+        redo = redo | (low <= unhit)
+    elif from_record:
+        hit = _first_hits(c0, rec["loss"], job.below)
+    frozen = _observe(c0, job.fields, counted)
+    rec = {
+        k: jnp.where(live, v, frozen[k] if k in frozen else jnp.full_like(v, jnp.nan))
+        for k, v in rec.items()
+    }
+    keep = lambda new, old: jnp.where(live, new, old)  # noqa: E731
+    c = c._replace(
+        x=keep(c.x, c0.x),
+        value=keep(c.value, c0.value),
+        grad=keep(c.grad, c0.grad),
+        evals=keep(c.evals, c0.evals),
+        hit=keep(hit, c0.hit),
+        steps=c0.steps + live * (n * job.every),
+    )
+    return c, rec, live & redo
+
+
+BLOCK = 16  # steps of a fast block (rounded to whole record blocks)
+BACKOFF = 32  # at most this many blocks go straight to the exact step after a redo
+FAST_WORK = 1 << 20  # trajectory-steps per device from which a job compiles the fast blocks
+RUNS = "runs"  # the vmapped run axis (one decision per block for all runs of a group)
+
+
+def fast_span(every: int) -> int:
+    """Record blocks per fast block: ~BLOCK steps, whole record blocks (a call's blocks are a
+    multiple of it)."""
+    return max(1, BLOCK // every)
+
+
+def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool):
+    """`blocks` record blocks of one run (vmapped over RUNS), recording the state after each.
+
+    Blocks of ~BLOCK steps run unmasked (`_fast_blocks`) and are redone exactly (`_exact_blocks`)
+    when a live run of the group stopped or diverged in them (or, see `_fast_blocks`, hit a
+    target), and the block crossing the job's end is exact; after a redo the next blocks go
+    straight to the exact step, for up to BACKOFF blocks (doubling), so jobs whose runs stop
+    often cost little more than the exact step. The decision is one for all runs (a collective
+    over RUNS), so `lax.cond` stays a branch under vmap. Optimizers with extra evaluations (line
+    searches, Hessians), whose step dwarfs the bookkeeping, take the exact step only, and so do
+    all without `fast` (small jobs: it would double the compiled program for little gain).
+    """
+    per = fast_span(job.every)
+    if not fast or job.spec.counts_extra_evals or blocks % per:
+        return _exact_blocks(job, opt, c, blocks)
+    span = per * job.every
+    fast = lambda c: _fast_blocks(job, opt, c, per)  # noqa: E731
+    skipped = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(fast, c))
+
+    def body(state, _):
+        c, skip, wait = state
+        straight = (skip > 0) | (jax.lax.pmax(c.t, RUNS) + span > job.total)
+
+        def attempt(c):
+            cf, rf, redo = fast(c)
+            return cf, rf, jax.lax.pmax(redo.astype(jnp.int32), RUNS) > 0
+
+        cf, rf, redo = jax.lax.cond(straight, lambda c: (c, *skipped[1:2], True), attempt, c)
+        redo = redo | straight
+        c, rec = jax.lax.cond(
+            redo, lambda c: _exact_blocks(job, opt, c, per), lambda c: (cf, rf), c
+        )
+        failed = redo & ~straight
+        wait = jnp.where(failed, jnp.minimum(2 * wait, BACKOFF), jnp.where(straight, wait, 1))
+        skip = jnp.where(failed, wait, jnp.maximum(skip - 1, 0))
+        return (c, skip, wait), rec
+
+    one = jnp.ones([], jnp.int32)
+    (c, _, _), rec = jax.lax.scan(body, (c, 0 * one, one), length=blocks // per)
+    return c, jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), rec)
 
 
 def _program(
@@ -317,6 +513,7 @@ def _program(
     fields,
     diagnostics,
     sharding,
+    fast,
 ):
     """All groups, each vmapped over its runs: (final carries, records) per group.
 
@@ -325,37 +522,26 @@ def _program(
     """
     carries, records = [], []
     for spec, hp, s, seed in zip(specs, hparams, states, seeds, strict=True):
+        job = _Job(
+            surface, spec, every, fields, diagnostics, total, tol_grad, f_target, below, noise
+        )
 
-        def one(h, s, seed, spec=spec):
-            opt = spec.build(h)
+        def one(h, s, seed, job=job):
+            opt = job.spec.build(h)
             if fresh:
                 c0 = _init(surface, opt, s, tol_grad, f_target, below)._replace(seed=seed)
             else:
                 c0 = s
-            c, rec = _advance(
-                surface,
-                spec,
-                opt,
-                c0,
-                blocks,
-                every,
-                total,
-                fields,
-                diagnostics,
-                tol_grad,
-                f_target,
-                below,
-                noise,
-            )
+            c, rec = _advance(job, opt, c0, blocks, fast)
             if fresh:
-                first = _observe(c0, fields, spec.counts_extra_evals)
+                first = _observe(c0, fields, job.spec.counts_extra_evals)
                 rec |= {k: jnp.concatenate([v[None], rec[k]]) for k, v in first.items()}
             return c, rec
 
         # a hyperparameter shared by every run is a scalar, not mapped: Adam's b1**t is then one
         # power per step, not one per run
         axes = {k: 0 if jnp.ndim(v) else None for k, v in hp.items()}
-        c, rec = jax.vmap(one, in_axes=(axes, 0, 0))(hp, s, seed)
+        c, rec = jax.vmap(one, in_axes=(axes, 0, 0), axis_name=RUNS)(hp, s, seed)
         carries.append(c)
         records.append(rec)
     out = (tuple(carries), tuple(records))
@@ -366,7 +552,16 @@ def _program(
 
 program = jax.jit(
     _program,
-    static_argnames=("specs", "fresh", "blocks", "every", "fields", "diagnostics", "sharding"),
+    static_argnames=(
+        "specs",
+        "fresh",
+        "blocks",
+        "every",
+        "fields",
+        "diagnostics",
+        "sharding",
+        "fast",
+    ),
 )
 
 
@@ -468,6 +663,7 @@ def run(
     lanes: int = LANES,
     targets: Sequence[float] = (),
     noise: Any = None,
+    fast: bool | None = None,
 ) -> Trajectory:
     """Run every group for `steps` steps in one compiled program; return host (NumPy) arrays.
 
@@ -484,6 +680,10 @@ def run(
 
     `targets` (K,): thresholds on f − f* whose first hit (step and evaluation counts) each run
     records (see Trajectory). `noise`: the oracle the optimizer sees (module docstring).
+
+    `fast`: also compile the unmasked fast blocks (see `_advance`: the same numbers, bit for bit,
+    in less time per step, for twice the compile time); None: when a device's share of the
+    largest group is at least FAST_WORK trajectory-steps.
     """
     fields = tuple(f for f in FIELDS if f in record)
     unknown = set(record) - set(FIELDS)
@@ -498,7 +698,7 @@ def run(
     mesh = devices_.mesh(devs)
     split, whole = devices_.split_runs(mesh), devices_.replicated(mesh)
     blocks = math.ceil(steps / record_every)
-    per_call = math.ceil(blocks / step_chunks)
+    per_call = devices_.pad_to(math.ceil(blocks / step_chunks), fast_span(record_every))
     calls = math.ceil(blocks / per_call)
     itemsize = np.dtype(dtype).itemsize
     counted = any(g.spec.counts_extra_evals for g in groups)
@@ -531,6 +731,7 @@ def run(
         fields=fields,
         diagnostics=diagnostics,
         sharding=split if n_dev > 1 else None,
+        fast=fast if fast is not None else max(widths) // n_dev * steps >= FAST_WORK,
     )
     recs = [[] for _ in groups]  # per group: per run chunk: per-field arrays
     finals = [[] for _ in groups]
@@ -654,24 +855,28 @@ def _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, every, dt
         final_grad_norm=_norm(cat(finals, "grad")),
         hit_step=cat(finals, "hit"),
         hit_evals=cat(finals, "hit_evals"),
-        cum_f_evals=cum[..., 0],
-        cum_grad_evals=cum[..., 1],
-        cum_hessian_evals=cum[..., 2],
+        cum_f_evals=cum[0],
+        cum_grad_evals=cum[1],
+        cum_hessian_evals=cum[2],
         record_steps=at,
     )
 
 
-def _cumulative(recs, sizes, at, steps_taken) -> np.ndarray:
-    """(R, T'+1, 3) evaluation counts at the recorded steps `at`: recorded in the scan for groups
-    whose optimizer makes extra evaluations, else exactly (1 + s, 1 + s, 0) with s the steps
-    taken by then, min(step, steps_taken) (a run takes its steps first, then stays frozen)."""
-    taken = np.minimum(at[None, :], steps_taken[:, None]).astype(np.int32)
-    derived = np.stack([1 + taken, 1 + taken, np.zeros_like(taken)], axis=-1)
+def _cumulative(recs, sizes, at, steps_taken) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(f, ∇f, ∇²f) evaluation counts (R, T'+1) each at the recorded steps `at`: recorded in the
+    scan for groups whose optimizer makes extra evaluations, else exactly (1 + s, 1 + s, 0) with s
+    the steps taken by then, min(step, steps_taken) (a run takes its steps first, then stays
+    frozen); derived counts may be read-only views, the ∇f counts the f counts' array."""
+    one_plus = (1 + at).astype(np.int32)
+    if np.all(steps_taken >= at[-1]):  # no run stopped early: every row is 1 + at
+        derived = np.broadcast_to(one_plus, (len(steps_taken), len(at)))
+    else:
+        derived = np.minimum(one_plus[None, :], (1 + steps_taken).astype(np.int32)[:, None])
     if not any("evals" in chunk for group in recs for chunk in group):
-        return derived
-    out, start = derived.copy(), 0
+        return derived, derived, np.broadcast_to(np.int32(0), derived.shape)
+    out, start = np.stack([derived, derived, np.zeros_like(derived)], axis=-1), 0
     for group, r in zip(recs, sizes, strict=True):
         if "evals" in group[0]:
             out[start : start + r] = _join([chunk["evals"] for chunk in group], 0, r)
         start += r
-    return out
+    return out[..., 0], out[..., 1], out[..., 2]
