@@ -155,7 +155,7 @@ def rows(m: dict, bandwidth: float, kind: str) -> list[tuple[str, float, float, 
             b,
             f"bound = {bandwidth / 1e9:.0f} GB/s copy bandwidth / {2 * state_bytes(2)} B per "
             f"run-step (loop state of {state_bytes(2)} B read and written once per step; "
-            f"{m['runs'] * state_bytes(2) / 1e6:.0f} MB in all: a state that stays in cache "
+            f"{m['runs'] * state_bytes(2) / 1e6:.3g} MB in all: a state that stays in cache "
             "can beat this bound)",
         ),
         (
