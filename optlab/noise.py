@@ -257,27 +257,18 @@ def _box_muller(a: jax.Array, b: jax.Array, dtype: Any) -> tuple[jax.Array, jax.
     return _flip(x, b & sign), _flip(y, (b << 1) & sign)
 
 
-_UNROLL = 8  # up to this many pairs, each pair is drawn on its own (see `counter_normal`)
-
-
 def counter_normal(run: jax.Array, step: jax.Array, shape: tuple[int, ...], dtype: Any):
     """N(0, I) draws of `shape` for (run, step); `run` is the run's `run_hash` (or its key).
 
-    Coordinates 2j and 2j + 1 are `_box_muller` of `counter_bits` words 2j and 2j + 1, so a
-    coordinate's draw does not depend on the dimension. Small shapes draw pair by pair, with
-    constant word offsets: XLA then computes a pair's log, root and polynomials once for both
-    of its draws (an array of offsets hides that they are shared).
+    Coordinates 2j and 2j + 1 are the pair `_box_muller` makes of `counter_bits` words 2j and
+    2j + 1, so a coordinate's draw does not depend on the dimension. Each coordinate computes its
+    pair (one elementwise loop, no concatenation: XLA keeps it in one fusion whatever the step's
+    source, and LLVM shares a pair's work between its two coordinates when they are adjacent).
     """
-    n = int(np.prod(shape))
-    m = (n + 1) // 2
+    i = np.arange(int(np.prod(shape)))
     base = _step_base(run, step)
-    if m <= _UNROLL:
-        pairs = [_box_muller(_words(base, 2 * j), _words(base, 2 * j + 1), dtype) for j in range(m)]
-        z = jnp.stack([v for pair in pairs for v in pair])
-    else:
-        j = 2 * np.arange(m)
-        z = jnp.stack(_box_muller(_words(base, j), _words(base, j + 1), dtype), -1).ravel()
-    return z[:n].astype(dtype).reshape(shape)
+    x, y = _box_muller(_words(base, i & ~1), _words(base, i | 1), dtype)
+    return jnp.where(i % 2 == 0, x, y).astype(dtype).reshape(shape)
 
 
 def _point_key(key: jax.Array, x: jax.Array) -> jax.Array:

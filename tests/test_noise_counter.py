@@ -112,9 +112,9 @@ def test_words_avalanche(neighbour):
 
 
 def test_the_stream_is_the_same_from_key_or_hash_any_shape_any_dtype():
-    """A key or its `run_hash`: the same draws; coordinate i does not depend on the dimension
-    (pairs drawn one by one for small shapes, as arrays for large ones); float32 is float64
-    rounded (its polynomial log, sin and cos are accurate to float32)."""
+    """A key or its `run_hash`: the same draws; coordinate i does not depend on the dimension or
+    the shape; float32 is float64 rounded (its polynomial log, sin and cos are accurate to
+    float32)."""
     h, t = run_hash(KEY), jnp.asarray(5)
     by_key, by_hash = (counter_normal(r, t, (3,), np.float32) for r in (KEY, h))
     np.testing.assert_array_equal(by_key, by_hash)
