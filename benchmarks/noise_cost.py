@@ -15,8 +15,14 @@ the noise adds to a near-bare step. Rows:
   (the older keyword, still accepted);
 - `threefry`: `jax.random.normal(fold_in(run_key, t))`, for reference.
 
-Each is measured with the step counter shared by all runs (a scan input) and carried per run
-(as an engine whose runs may stop would have it).
+Each is measured with the step t from three sources (`STEP_COUNTERS`): a scan input shared by
+all runs, a counter carried by the scan and shared, a counter carried per run (as an engine
+whose runs may stop would have it).
+
+Run it also pinned to one core (`taskset -c 0 python benchmarks/noise_cost.py`): with two
+cores XLA splits the noise's fusion across both threads (`outer_dimension_partitions`, see
+`--hlo`), a fork and join every step that costs little on an idle machine and tens of µs per
+step on a loaded one; one core gives the noise's own cost.
 """
 
 from __future__ import annotations
