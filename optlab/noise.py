@@ -66,13 +66,15 @@ class Noise:
         grad: jax.Array,
         step: jax.Array | None = None,
         run_key: jax.Array | None = None,
+        run_hash: jax.Array | None = None,
     ) -> tuple[jax.Array, jax.Array]:
         """(value seen, gradient seen) at `x`, whose true value and gradient are `value`, `grad`.
 
-        `key` is the run's key of this step. Given `step` and `run_key` (the run's key before
-        folding in the step), gaussian and relative gradient noise come from `counter_normal`
-        (cheap on CPU, where threefry per step costs more than a small problem's gradient) and
-        the key's own threefry hash is never computed; `sampling="shuffle"` needs them.
+        `key` is the run's key of this step. Given `step` and the run's `run_hash` (or `run_key`,
+        the run's key before folding in the step, hashed here), gaussian and relative gradient
+        noise come from `counter_normal` (cheap on CPU, where threefry per step costs more than a
+        small problem's gradient) and the key's own threefry hash is never computed;
+        `sampling="shuffle"` needs `step` and `run_key`.
         """
         if self.batch_size is not None:
             bkey = key if self.model == "none" else jax.random.fold_in(key, _BATCH)
@@ -80,7 +82,8 @@ class Noise:
             value, grad = jax.value_and_grad(finite_sum.restrict(surface, idx))(x)
         if self.model == "none":
             return value, grad
-        counter = None if step is None or run_key is None else (run_key, step)
+        run = run_key if run_hash is None else run_hash
+        counter = None if step is None or run is None else (run, step)
         seen = _apply(self, key, grad, counter)
         if not self.value:
             return value, seen
@@ -148,7 +151,7 @@ def standard_draw(model: str, key: jax.Array, shape: tuple[int, ...], dtype: Any
 def _apply(noise: Noise, key: jax.Array, a: jax.Array, counter: tuple | None = None) -> jax.Array:
     """`a` as the model sees it: a + σz, or a ⊙ (1 + σz) for `relative`.
 
-    `counter` = (run key, step): z from `counter_normal` (gaussian, relative), not from `key`.
+    `counter` = (run hash or key, step): z from `counter_normal` (gaussian, relative), not `key`.
     """
     if counter is not None and noise.model in ("gaussian", "relative"):
         z = counter_normal(*counter, jnp.shape(a), a.dtype)
@@ -165,65 +168,109 @@ def _fmix32(h: jax.Array) -> jax.Array:
     return h ^ (h >> 16)
 
 
-def counter_bits(run_key: jax.Array, step: jax.Array, n: int) -> jax.Array:
-    """n pseudo-random uint32 words for (run key, step): nested MurmurHash3 finalizers of the
-    key's words, the step and the word's index (a counter-based generator, a few integer ops)."""
+def run_hash(run_key: jax.Array) -> jax.Array:
+    """The run's stream id, a uint32: MurmurHash3 finalizers folding in the key's words.
+
+    Constant over a run: compute it once and pass it to `counter_normal` in place of the key.
+    """
     h = jnp.uint32(0x9E3779B9)
     for w in jax.random.key_data(run_key).ravel():
         h = _fmix32(h ^ w.astype(jnp.uint32))
-    h = _fmix32(h ^ _fmix32(jnp.asarray(step).astype(jnp.uint32) + jnp.uint32(0x7F4A7C15)))
-    return _fmix32(h ^ (jnp.arange(n, dtype=jnp.uint32) * jnp.uint32(0x9E3779B9) + 1))
+    return h
 
 
-# Giles (2010), "Approximating the erfinv function", GPU Computing Gems: single precision,
-# erfinv(x) = x·p(w), w = −log(1 − x²): one polynomial in w − 2.5 (w < 5), one in √w − 3.
-_ERFINV_CENTRAL = (
-    2.81022636e-08,
-    3.43273939e-07,
-    -3.5233877e-06,
-    -4.39150654e-06,
-    0.00021858087,
-    -0.00125372503,
-    -0.00417768164,
-    0.246640727,
-    1.50140941,
-)
-_ERFINV_TAIL = (
-    -0.000200214257,
-    0.000100950558,
-    0.00134934322,
-    -0.00367342844,
-    0.00573950773,
-    -0.0076224613,
-    0.00943887047,
-    1.00167406,
-    2.83297682,
-)
+def _step_base(run: jax.Array, step: jax.Array) -> jax.Array:
+    """h ⊕ fmix32(t + c): the run's hash h (`run_hash`, or computed here from a key) and step t."""
+    h = run_hash(run) if jax.dtypes.issubdtype(run.dtype, jax.dtypes.prng_key) else run
+    t = jnp.asarray(step).astype(jnp.uint32) + jnp.uint32(0x7F4A7C15)
+    return jnp.asarray(h).astype(jnp.uint32) ^ _fmix32(t)
+
+
+def _words(base: jax.Array, index: np.ndarray | int) -> jax.Array:
+    """Word i of a (run, step): fmix32(base + iφ) (φ = 2³²/golden ratio; i a constant)."""
+    offset = (np.asarray(index, np.uint64) * 0x9E3779B9 % 2**32).astype(np.uint32)
+    return _fmix32(base + jnp.asarray(offset))
+
+
+def counter_bits(run: jax.Array, step: jax.Array, n: int) -> jax.Array:
+    """n pseudo-random uint32 words for (run, step): word i = fmix32((h ⊕ fmix32(t + c)) + iφ).
+
+    `run` is the run's `run_hash` (or its key); a counter-based generator: one finalizer per
+    word and run, and one per step (shared by all runs at that step).
+    """
+    return _words(_step_base(run, step), np.arange(n))
+
+
+# −2 ln m = t·L(t²), t = (m − 1)/(m + 1) on √½ ≤ m < √2 (2 ln m = 4 atanh t; fit error < 1e-9,
+# 2e-7 relative when evaluated in float32)
+_NEG2LOG = (-3.9999999972426856, -1.333336319000192, -0.7994959001419791, -0.5985129746476592)
+# sin(πf/4) = f·S(f²), cos(πf/4) = C(f²) on 0 ≤ f ≤ 1 (absolute error < 1.1e-7)
+_SIN = (0.7853981546195363, -0.08074538455890898, 0.002489908316235946, -3.589900197163015e-05)
+_COS = (0.9999999836347007, -0.3084244137133919, 0.015850342151555286, -0.00031917297445957504)
+_SQRT_HALF_BITS = 0x3F3504F3  # float32 √½
 
 
 def _horner(coefficients: tuple[float, ...], w: jax.Array) -> jax.Array:
-    p = jnp.full_like(w, coefficients[0])
-    for c in coefficients[1:]:
+    """c₀ + c₁w + c₂w² + … (coefficients lowest first)."""
+    p = jnp.full_like(w, coefficients[-1])
+    for c in coefficients[-2::-1]:
         p = c + p * w
     return p
 
 
-def erfinv32(x: jax.Array) -> jax.Array:
-    """erf⁻¹(x) for float32 |x| < 1 (Giles 2010): vectorizes on CPU, where XLA's `erf_inv` does
-    not (~2× slower)."""
-    w = -jnp.log((1.0 - x) * (1.0 + x))
-    central = _horner(_ERFINV_CENTRAL, w - 2.5)
-    tail = _horner(_ERFINV_TAIL, jnp.sqrt(w) - 3.0)
-    return jnp.where(w < 5.0, central, tail) * x
+def _neg2log32(u: jax.Array) -> jax.Array:
+    """−2 ln u for float32 normal u > 0: u = 2ᵉm with √½ ≤ m < √2, −2 ln u = −2e ln 2 + t·L(t²).
+
+    XLA's `log` also handles 0, negatives, infinities and subnormals, at twice the work.
+    """
+    bits = jax.lax.bitcast_convert_type(u, jnp.int32) - _SQRT_HALF_BITS
+    e = (bits >> 23).astype(jnp.float32)  # arithmetic shift: the exponent
+    m = jax.lax.bitcast_convert_type((bits & 0x7FFFFF) + _SQRT_HALF_BITS, jnp.float32)
+    t = (m - 1.0) / (m + 1.0)
+    return e * float(-2.0 * np.log(2.0)) + t * _horner(_NEG2LOG, t * t)
 
 
-def counter_normal(run_key: jax.Array, step: jax.Array, shape: tuple[int, ...], dtype: Any):
-    """Standard normal draws √2 erf⁻¹(u), u uniform on (−1, 1) from 24 bits of `counter_bits`."""
-    n = int(np.prod(shape))
-    bits = counter_bits(run_key, step, n)
-    u = ((bits >> 8).astype(jnp.int32).astype(dtype) + 0.5) * (2.0**-23) - 1.0  # (−1, 1)
-    z = erfinv32(u) if jnp.dtype(dtype) == jnp.float32 else jax.lax.erf_inv(u)
-    return (np.sqrt(2.0) * z).astype(dtype).reshape(shape)
+def _flip(v: jax.Array, bit: jax.Array) -> jax.Array:
+    """−v where `bit` (uint32, 0 or 2³¹) is set: the sign bit flipped, no select."""
+    ints = jnp.uint32 if v.dtype == jnp.float32 else jnp.uint64
+    word = jax.lax.bitcast_convert_type(v, ints) ^ (bit.astype(ints) << (8 * v.dtype.itemsize - 32))
+    return jax.lax.bitcast_convert_type(word, v.dtype)
+
+
+def _box_muller(a: jax.Array, b: jax.Array, dtype: Any) -> tuple[jax.Array, jax.Array]:
+    """Two independent N(0, 1) from words a, b (Box & Muller 1958): r (cos θ, sin θ).
+
+    r = √(−2 ln u), u = (⌊a/2⌋ + ½)/2³¹ ∈ (0, 1]; θ = πf/4 (f uniform on (0, 1) from b's low 29
+    bits) reflected into one of the circle's 8 octants by b's top 3 bits (swap the pair, negate
+    either): uniform on the circle. float32: polynomial log, sin and cos; float64: XLA's.
+    """
+    float32 = jnp.dtype(dtype) == jnp.float32
+    u = (a >> 1).astype(jnp.int32).astype(dtype) * 2.0**-31 + 2.0**-32
+    r = jnp.sqrt(_neg2log32(u) if float32 else -2.0 * jnp.log(u))
+    f = (b & jnp.uint32(0x1FFFFFFF)).astype(jnp.int32).astype(dtype) * 2.0**-29 + 2.0**-30
+    if float32:
+        c, s = _horner(_COS, f * f), f * _horner(_SIN, f * f)
+    else:
+        c, s = jnp.cos(np.pi / 4 * f), jnp.sin(np.pi / 4 * f)
+    swap = (b & jnp.uint32(1 << 29)) != 0
+    x, y = r * jnp.where(swap, s, c), r * jnp.where(swap, c, s)
+    sign = jnp.uint32(1 << 31)
+    return _flip(x, b & sign), _flip(y, (b << 1) & sign)
+
+
+def counter_normal(run: jax.Array, step: jax.Array, shape: tuple[int, ...], dtype: Any):
+    """N(0, I) draws of `shape` for (run, step); `run` is the run's `run_hash` (or its key).
+
+    Coordinates 2j and 2j + 1 are the pair `_box_muller` makes of `counter_bits` words 2j and
+    2j + 1, so a coordinate's draw does not depend on the dimension. Each coordinate computes its
+    own pair: an elementwise expression without concatenation, which XLA fuses alike wherever
+    the step comes from (a concatenation of the pairs' halves was 4× slower with the step a scan
+    input); the two coordinates of a pair name the same words, so XLA computes its radius once.
+    """
+    i = np.arange(int(np.prod(shape)))
+    base = _step_base(run, step)
+    x, y = _box_muller(_words(base, i & ~1), _words(base, i | 1), dtype)
+    return jnp.where(i % 2 == 0, x, y).astype(dtype).reshape(shape)
 
 
 def _point_key(key: jax.Array, x: jax.Array) -> jax.Array:

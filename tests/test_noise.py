@@ -225,42 +225,22 @@ def test_an_unknown_data_set_names_the_available_ones():
         surfaces.get("logistic", l2=0.0)
 
 
-# ---- the counter-based generator of the fast path -----------------------------------------------
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_counter_normal_is_standard_normal_along_steps_and_across_runs(dtype):
-    """One run over 50,000 steps and 50,000 runs (adjacent seeds) at one step: Kolmogorov–Smirnov
-    against N(0, 1), the tail mass beyond 3 (0.27 %), and no correlation between coordinates,
-    consecutive steps or adjacent runs."""
-    from scipy import stats
-
-    from optlab.noise import counter_normal
-
-    n = 50_000
-    key = jax.random.key(11)
-    draw = jax.jit(jax.vmap(lambda k, t: counter_normal(k, t, (2,), dtype)))
-    along = np.asarray(draw(jax.vmap(lambda _: key)(jnp.arange(n)), jnp.arange(n)))
-    across = np.asarray(draw(jax.vmap(jax.random.key)(jnp.arange(n)), jnp.full(n, 7)))
-    assert along.dtype == dtype
-    for z in (along, across):
-        for c in (0, 1):
-            assert stats.kstest(z[:, c], "norm").pvalue > 1e-3
-        assert np.mean(np.abs(z) > 3) == pytest.approx(2 * stats.norm.sf(3), rel=0.15)
-        assert abs(np.corrcoef(z[:, 0], z[:, 1])[0, 1]) < 0.02
-        assert abs(np.corrcoef(z[:-1, 0], z[1:, 0])[0, 1]) < 0.02
-    assert not np.array_equal(along[:, 0], across[:, 0])
+# ---- the counter-based generator of the fast path (its statistics: test_noise_counter.py) ----
 
 
 def test_the_fast_path_and_the_key_path_are_both_the_model():
-    """Given (run key, step) the gradient's noise comes from the counter generator; either way the
-    seen gradient is ∇f + σz."""
-    from optlab.noise import counter_normal
+    """Given the step and the run's key or its `run_hash`, the gradient's noise comes from the
+    counter generator (the same draws either way); without them from the key: ∇f + σz."""
+    from optlab.noise import counter_normal, run_hash
 
     s, rk, t = surfaces.get("sphere", dim=3), jax.random.key(5), jnp.asarray(12)
     n = Noise("gaussian", 0.5)
     _, fast = n.observe(s, jax.random.fold_in(rk, t), X, 1.0, GRAD, step=t, run_key=rk)
     np.testing.assert_allclose(fast, GRAD + 0.5 * counter_normal(rk, t, (3,), X.dtype), rtol=1e-12)
+    _, hashed = n.observe(s, jax.random.fold_in(rk, t), X, 1.0, GRAD, step=t, run_hash=run_hash(rk))
+    np.testing.assert_array_equal(hashed, fast)
+    _, rel = Noise("relative", 0.5).observe(s, rk, X, 1.0, GRAD, step=t, run_hash=run_hash(rk))
+    np.testing.assert_allclose(rel, GRAD * (1 + 0.5 * counter_normal(rk, t, (3,), X.dtype)))
     _, slow = n.observe(s, jax.random.fold_in(rk, t), X, 1.0, GRAD)
     z = jax.random.normal(jax.random.fold_in(rk, t), (3,), X.dtype)
     np.testing.assert_allclose(slow, GRAD + 0.5 * z, rtol=1e-12)
