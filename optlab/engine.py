@@ -11,7 +11,8 @@ with two methods,
     value_fn(surface, key, *, step, run_key) -> Callable[[x], value_seen]
 
 (`step` = t and `run_key` = key(seeds[r]) let a noise draw from a counter-based generator or
-shuffle per epoch; an unused `key` costs nothing, XLA drops its threefry hashes)
+shuffle per epoch; an unused `key` costs nothing, XLA drops its threefry hashes). A noise with a
+method `run_hash(run_key)` has it computed once per run and passed to `observe` as `run_hash=`.
 
 At each step the optimizer's update receives only what the noise lets it see: `value_seen`,
 `grad_seen` at the iterate and `value_fn` for line searches. Everything recorded (loss, grad,
@@ -137,6 +138,7 @@ class _Carry(NamedTuple):
     hit: jax.Array  # (K,) int32: first step with f − f* ≤ target k (−1: not yet)
     hit_evals: jax.Array  # (K, 3) int32: evals up to and including that step (−1: not yet)
     seed: Any = None  # uint32 seed of the run's noise stream (None without noise)
+    hash: Any = None  # the noise's per-run constant `noise.run_hash(key(seed))`, if it has one
 
 
 def fast_small_loops() -> bool:
@@ -235,8 +237,17 @@ def _seen(f, noise, c: _Carry):
         return c.value, c.grad, f
     run_key = jax.random.key(c.seed)
     k_obs, k_fn = jax.random.split(jax.random.fold_in(run_key, c.t))
-    value, grad = noise.observe(f, k_obs, c.x, c.value, c.grad, step=c.t, run_key=run_key)
+    extra = {} if c.hash is None else {"run_hash": c.hash}
+    value, grad = noise.observe(f, k_obs, c.x, c.value, c.grad, step=c.t, run_key=run_key, **extra)
     return value, grad, noise.value_fn(f, k_fn, step=c.t, run_key=run_key)
+
+
+def _run_hash(noise, seed):
+    """`noise.run_hash(key(seed))` (a per-run constant its draws start from, computed once
+    rather than at every step), or None when the noise has none."""
+    if noise is None or not hasattr(noise, "run_hash"):
+        return None
+    return noise.run_hash(jax.random.key(seed))
 
 
 def _isolated(fn: Callable, args: Any, on: jax.Array) -> Any:
@@ -255,14 +266,14 @@ def _isolated(fn: Callable, args: Any, on: jax.Array) -> Any:
 def _update(f, spec: Spec, opt, c: _Carry, noise, total):
     """The optimizer's step from c, unmasked: (x_new, f(x_new), ∇f(x_new), state, evals)."""
 
-    def core(x, value, grad, state, t, seed):
-        seen = _Carry(x, value, grad, state, None, None, None, t, None, None, seed)
+    def core(x, value, grad, state, t, seed, hash_):
+        seen = _Carry(x, value, grad, state, None, None, None, t, None, None, seed, hash_)
         value, grad, value_fn = _seen(f, noise, seen)
         updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=value_fn)
         x = optax.apply_updates(x, updates)
         return (x, *jax.value_and_grad(f)(x), state)
 
-    args = (c.x, c.value, c.grad, c.opt_state, c.t, c.seed)
+    args = (c.x, c.value, c.grad, c.opt_state, c.t, c.seed, c.hash)
     x, v, g, state = _isolated(core, args, total > 0)
     return x, v, g, state, _per_step(spec, state)
 
@@ -304,6 +315,7 @@ def _step(
         hit,
         hit_evals,
         c.seed,
+        c.hash,
     )
     out = {}
     if diagnostics:
@@ -529,7 +541,8 @@ def _program(
         def one(h, s, seed, job=job):
             opt = job.spec.build(h)
             if fresh:
-                c0 = _init(surface, opt, s, tol_grad, f_target, below)._replace(seed=seed)
+                c0 = _init(surface, opt, s, tol_grad, f_target, below)
+                c0 = c0._replace(seed=seed, hash=_run_hash(noise, seed))
             else:
                 c0 = s
             c, rec = _advance(job, opt, c0, blocks, fast)

@@ -57,6 +57,10 @@ class Noise:
         """Whether the optimizer sees anything but the exact f and ∇f."""
         return self.model != "none" or self.batch_size is not None
 
+    def run_hash(self, run_key: jax.Array) -> jax.Array:
+        """The run's constant for `observe(..., run_hash=)`: the engine computes it once per run."""
+        return run_hash(run_key)
+
     def observe(
         self,
         surface: Surface,
