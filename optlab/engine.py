@@ -250,16 +250,14 @@ def _run_hash(noise, seed):
     return noise.run_hash(jax.random.key(seed))
 
 
-def _isolated(fn: Callable, args: Any, on: jax.Array) -> Any:
-    """fn(*args) behind a branch that XLA cannot resolve (`on` is true, known at run time only),
-    so its kernels depend on fn alone, not on what consumes the results.
+def _isolated(fn: Callable, off: Callable, args: Any, on: jax.Array) -> Any:
+    """fn(*args) behind a branch that XLA cannot resolve (`on` is true, known at run time only;
+    `off` the other branch), so its kernels depend on fn alone, not on what consumes the results.
 
     XLA:CPU contracts a·b + c into an FMA within a kernel and forms kernels by fusing producers
     into their consumers: the same arithmetic followed by the exact step's masking or the fast
     step's checks would otherwise round differently (by an ulp).
     """
-    shapes = jax.eval_shape(fn, *args)
-    off = lambda *_: jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)  # noqa: E731
     return jax.lax.cond(on, fn, off, *args)
 
 
@@ -274,7 +272,9 @@ def _update(f, spec: Spec, opt, c: _Carry, noise, total):
         return (x, *jax.value_and_grad(f)(x), state)
 
     args = (c.x, c.value, c.grad, c.opt_state, c.t, c.seed, c.hash)
-    x, v, g, state = _isolated(core, args, total > 0)
+    # never taken; not the inputs themselves, or XLA folds the branch away
+    off = lambda x, v, g, state, *_: jax.tree.map(jnp.negative, (x, v, g, state))  # noqa: E731
+    x, v, g, state = _isolated(core, off, args, total > 0)
     return x, v, g, state, _per_step(spec, state)
 
 
