@@ -25,6 +25,7 @@ in a grid, in chunks and on any number of devices. `noise=None` compiles no rand
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -261,6 +262,13 @@ def _isolated(fn: Callable, off: Callable, args: Any, on: jax.Array) -> Any:
     return jax.lax.cond(on, fn, off, *args)
 
 
+def _diagnostics(f, x, step, grad, total) -> dict[str, jax.Array]:
+    """`_diagnose`'s numbers by name, isolated like the update (the same bits in every kernel)."""
+    off = lambda x, step, grad: (x[0], x[0], x[0])  # noqa: E731
+    out = _isolated(functools.partial(_diagnose, f), off, (x, step, grad), total > 0)
+    return dict(zip(DIAGNOSTICS, out, strict=True))
+
+
 def _update(f, spec: Spec, opt, c: _Carry, noise, total):
     """The optimizer's step from c, unmasked: (x_new, f(x_new), ∇f(x_new), state, evals)."""
 
@@ -319,7 +327,7 @@ def _step(
     )
     out = {}
     if diagnostics:
-        out = dict(zip(DIAGNOSTICS, _diagnose(f, c.x, new.x - c.x, c.grad), strict=True))
+        out = _diagnostics(f, c.x, new.x - c.x, c.grad, total)
     return new, out
 
 
@@ -361,7 +369,7 @@ def _fast_step(job: _Job, opt, c: _Carry, low, diagnostics: bool):
     new = c._replace(x=x, value=u, grad=g, opt_state=state, evals=evals, t=c.t + 1)
     out = {}
     if diagnostics:
-        out = dict(zip(DIAGNOSTICS, _diagnose(job.f, c.x, x - c.x, c.grad), strict=True))
+        out = _diagnostics(job.f, c.x, x - c.x, c.grad, job.total)
     return new, None if low is None else jnp.minimum(low, u), out
 
 
