@@ -45,6 +45,7 @@ class Peaks:
     per_process: dict[int, Sample] = field(default_factory=dict)
     samples: int = 0
     processes_seen: int = 0
+    timeline: list[tuple[float, int]] = field(default_factory=list)
 
 
 def parse_kb(text: str, key: str) -> int | None:
@@ -101,7 +102,7 @@ def shorten(argv: list[str], cwd: str | None, width: int = 110) -> str:
     """A readable one-line label: program basename, arguments, and the cwd when it says more."""
     if not argv:
         return "?"
-    text = " ".join([Path(argv[0]).name, *argv[1:]]).replace("\n", " ")
+    text = " ".join(" ".join([Path(argv[0]).name, *argv[1:]]).split())
     if "exec(eval(sys.stdin.readline()))" in text:
         text = "pytest-xdist worker"
     if cwd:
@@ -136,6 +137,7 @@ def update(peaks: Peaks, samples: list[Sample], t: float) -> None:
     """Fold one sample of the tree into the running peaks."""
     peaks.samples += 1
     total = sum(s.kb for s in samples)
+    peaks.timeline.append((round(t, 2), total))
     if total > peaks.total_kb:
         peaks.total_kb, peaks.at_s = total, t
         peaks.at_peak = sorted(samples, key=lambda s: -s.kb)
@@ -180,7 +182,7 @@ def report(peaks: Peaks, seconds: float, top: int = 8) -> str:
 
 
 def as_json(peaks: Peaks, seconds: float, code: int) -> dict:
-    """The --json document: MiB figures plus every sample at the peak and every process's peak."""
+    """The --json document: MiB figures, every process at the peak, each one's peak, the total over time."""
     mib = lambda s: asdict(s) | {"mib": round(s.kb / MIB, 1)}  # noqa: E731
     return {
         "peak_total_mib": round(peaks.total_kb / MIB, 1),
@@ -192,6 +194,7 @@ def as_json(peaks: Peaks, seconds: float, code: int) -> dict:
         "per_process_peak": [
             mib(s) for s in sorted(peaks.per_process.values(), key=lambda s: -s.kb)
         ],
+        "timeline_s_mib": [(t, round(kb / MIB)) for t, kb in peaks.timeline],
     }
 
 
