@@ -1,4 +1,5 @@
-"""Shared test setup: float64 available (explicit dtypes keep float32 tests float32), helpers."""
+"""Shared test setup: float64 available (explicit dtypes keep float32 tests float32), the
+persistent compilation cache on, helpers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from pathlib import Path
 import jax
 import pytest
 
+from optlab import cache
+
 jax.config.update("jax_enable_x64", True)
+# Programs compiled in the test processes persist in the user cache dir, as the CLI's do: a rerun
+# of the suite loads them instead of compiling again (about half the time of a serial run).
+cache.enable(cache.AUTO)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -35,6 +35,7 @@ def test_second_run_loads_every_program_from_the_cache(cli, tmp_path):
 
 
 def test_cache_dir_null_turns_the_cache_off(tmp_path):
+    suite = jax.config.jax_compilation_cache_dir  # conftest's, given back at the end
     try:
         assert cache.enable(tmp_path) == tmp_path
         assert jax.config.jax_persistent_cache_min_compile_time_secs == 0
@@ -50,7 +51,7 @@ def test_cache_dir_null_turns_the_cache_off(tmp_path):
         jax.jit(lambda x: jnp.cos(x) - 0.75)(x).block_until_ready()
         assert len(list(tmp_path.iterdir())) == n
     finally:
-        cache.enable(None)
+        cache.enable(suite)
 
 
 def test_auto_is_the_user_cache_dir(monkeypatch, tmp_path):
