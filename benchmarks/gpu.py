@@ -135,6 +135,39 @@ def measure(runs: int, steps: int, every: int, repeats: int) -> dict:
     return out
 
 
+def fast_path(runs: int, steps: int, every: int, repeats: int) -> dict:
+    """On this device: whether the fast blocks give the exact step's numbers bit for bit (a
+    4,096-run job whose runs converge, diverge and hit targets at many steps), and the loss-only
+    job's rate with the update's isolation (a run-time branch per step, for XLA:CPU's FMA
+    contraction) switched off, to show what that branch costs here."""
+    s = surfaces.get("rosenbrock", dim=2)
+    out = {}
+    try:
+        g = bench.adam_group(starts(4096), learning_rate=0.05)
+        kw = dict(tol_grad=1e-3, targets=(1e-2, 1e-4, 1e-6), devices=jax.devices()[:1])
+        a = engine.run(s, [g], 500, fast=False, **kw)
+        b = engine.run(s, [g], 500, fast=True, **kw)
+        same = all(
+            x is None or np.array_equal(np.asarray(x), np.asarray(getattr(b, k)), equal_nan=True)
+            for k, x in a._asdict().items()
+        )
+        out["fast_equals_exact"] = bool(same)
+        print(f"fast blocks == exact step, bit for bit: {same}", flush=True)
+        isolated = engine._isolated
+        engine._isolated = lambda fn, off, args, on: fn(*args)
+        try:
+            group = bench.adam_group(starts(runs))
+            kw = dict(diagnostics=False, tol_grad=0.0, record_every=every, record=LOSS)
+            _, t = timed(lambda: engine.run(s, [group], steps, **kw), repeats)
+            out["optlab_unisolated"] = runs * steps / t
+            print(f"engine without the isolation branch: {out['optlab_unisolated']:.3g} /s")
+        finally:
+            engine._isolated = isolated
+    except Exception:
+        traceback.print_exc()
+    return out
+
+
 def rows(m: dict, bandwidth: float, kind: str) -> list[tuple[str, float, float, str]]:
     """(item, optlab, baseline, note) lines of the table."""
     b = bound(bandwidth, 2)
@@ -228,6 +261,7 @@ def main() -> None:
     print(f"copy bandwidth: {bandwidth / 1e9:.0f} GB/s", flush=True)
     m = measure(a.runs, a.steps, a.every, a.repeats)
     m.update(runs=a.runs, steps=a.steps, every=a.every, copy_mib=copy_mib)
+    m.update(fast_path(a.runs, a.steps, a.every, a.repeats))
     lines = rows(m, bandwidth, dev.device_kind)
     result = dict(
         device=kind,
