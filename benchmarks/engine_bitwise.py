@@ -5,6 +5,9 @@ and line-search / Hessian optimizers) saved at one commit and compared at anothe
     git stash; python benchmarks/engine_bitwise.py save before.npz; git stash pop
     python benchmarks/engine_bitwise.py save after.npz
     python benchmarks/engine_bitwise.py compare before.npz after.npz   # exit 1 on any difference
+
+`save FILE fast` runs every case with `fast=True` (the engine's fast blocks; engines from before
+them take no `fast`), to compare the fast path with another commit's exact step.
 """
 
 from __future__ import annotations
@@ -38,14 +41,14 @@ OPTIONS = (
 )
 
 
-def records() -> dict[str, np.ndarray]:
+def records(**options) -> dict[str, np.ndarray]:
     """Every Trajectory field of every case, keyed `dtype/optimizer/options/field`."""
     s, out = surfaces.get("rosenbrock"), {}
     for dt in (np.float32, np.float64):
         for name, hp in OPTIMIZERS:
             for kw in OPTIONS:
                 g = group(name, STARTS, **hp)
-                tr = engine.run(s, [g], 40, dtype=dt, targets=(1e-2, 1e-6), **kw)
+                tr = engine.run(s, [g], 40, dtype=dt, targets=(1e-2, 1e-6), **kw, **options)
                 for k, v in tr._asdict().items():
                     if v is not None:
                         out[f"{np.dtype(dt).name}/{name}/{sorted(kw)}/{k}"] = np.asarray(v)
@@ -54,7 +57,7 @@ def records() -> dict[str, np.ndarray]:
 
 def main() -> int:
     if sys.argv[1] == "save":
-        np.savez(sys.argv[2], **records())
+        np.savez(sys.argv[2], **records(**({"fast": True} if sys.argv[3:] == ["fast"] else {})))
         return 0
     a, b = np.load(sys.argv[2]), np.load(sys.argv[3])
     differ = [k for k in a.files if k not in b.files or not np.array_equal(a[k], b[k], True)]

@@ -280,8 +280,9 @@ def _update(f, spec: Spec, opt, c: _Carry, noise, total):
         return (x, *jax.value_and_grad(f)(x), state)
 
     args = (c.x, c.value, c.grad, c.opt_state, c.t, c.seed, c.hash)
-    # never taken; not the inputs themselves, or XLA folds the branch away
-    off = lambda x, v, g, state, *_: jax.tree.map(jnp.negative, (x, v, g, state))  # noqa: E731
+    # never taken; not the inputs themselves (floats negated), or XLA folds the branch away
+    flip = lambda a: -a if jnp.issubdtype(a.dtype, jnp.floating) else a  # noqa: E731
+    off = lambda x, v, g, state, *_: jax.tree.map(flip, (x, v, g, state))  # noqa: E731
     x, v, g, state = _isolated(core, off, args, total > 0)
     return x, v, g, state, _per_step(spec, state)
 
