@@ -3,6 +3,7 @@ persistent compilation cache on, helpers."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -19,6 +20,19 @@ jax.config.update("jax_enable_x64", True)
 cache.enable(cache.AUTO)
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_programs():
+    """After each test module, its compiled programs and figures are released: a long-lived xdist
+    worker otherwise keeps every program it compiled (over 2 GiB each by the end of the suite);
+    the persistent cache reloads any that a later module needs."""
+    yield
+    jax.clear_caches()
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    gc.collect()
 
 
 @pytest.fixture
