@@ -203,8 +203,8 @@ def _norm2(a: jax.Array) -> jax.Array:
     return jnp.linalg.norm(a)
 
 
-def _converged(value, grad, tol_grad, f_target):
-    return (_norm2(grad) < tol_grad) | (value < f_target)
+def _converged(value, grad_norm, tol_grad, f_target):
+    return (grad_norm < tol_grad) | (value < f_target)
 
 
 def _hits(c_hit, c_hit_evals, reached, step, evals):
@@ -221,7 +221,9 @@ def _init(f, opt, x0, tol_grad, f_target, below) -> _Carry:
     v0, g0 = jax.value_and_grad(f)(x0)
     finite0 = jnp.isfinite(v0) & _all_finite(g0)
     status0 = jnp.where(
-        finite0, jnp.where(_converged(v0, g0, tol_grad, f_target), CONVERGED, RUNNING), DIVERGED
+        finite0,
+        jnp.where(_converged(v0, _norm2(g0), tol_grad, f_target), CONVERGED, RUNNING),
+        DIVERGED,
     )
     one, zero = jnp.ones([], jnp.int32), jnp.zeros([], jnp.int32)
     evals0 = jnp.stack([one, one, zero])
@@ -270,21 +272,23 @@ def _diagnostics(f, x, step, grad, total) -> dict[str, jax.Array]:
 
 
 def _update(f, spec: Spec, opt, c: _Carry, noise, total):
-    """The optimizer's step from c, unmasked: (x_new, f(x_new), ∇f(x_new), state, evals)."""
+    """The optimizer's step from c, unmasked: (x_new, f(x_new), ∇f(x_new), ‖∇f(x_new)‖, state,
+    evals); the norm is computed with the step, so both paths test convergence on the same bits."""
 
     def core(x, value, grad, state, t, seed, hash_):
         seen = _Carry(x, value, grad, state, None, None, None, t, None, None, seed, hash_)
         value, grad, value_fn = _seen(f, noise, seen)
         updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=value_fn)
         x = optax.apply_updates(x, updates)
-        return (x, *jax.value_and_grad(f)(x), state)
+        v, g = jax.value_and_grad(f)(x)
+        return x, v, g, _norm2(g), state
 
     args = (c.x, c.value, c.grad, c.opt_state, c.t, c.seed, c.hash)
     # never taken; not the inputs themselves (floats negated), or XLA folds the branch away
     flip = lambda a: -a if jnp.issubdtype(a.dtype, jnp.floating) else a  # noqa: E731
-    off = lambda x, v, g, state, *_: jax.tree.map(flip, (x, v, g, state))  # noqa: E731
-    x, v, g, state = _isolated(core, off, args, total > 0)
-    return x, v, g, state, _per_step(spec, state)
+    off = lambda x, v, g, state, *_: jax.tree.map(flip, (x, v, g, v, state))  # noqa: E731
+    x, v, g, norm, state = _isolated(core, off, args, total > 0)
+    return x, v, g, norm, state, _per_step(spec, state)
 
 
 def _per_step(spec: Spec, state) -> jax.Array:
@@ -298,13 +302,13 @@ def _step(
 ):
     """One exact update; finished, diverged or padding (t ≥ total) runs are frozen by masking."""
     active = (c.status == RUNNING) & (c.t < total)
-    x, v, g, state, per_step = _update(f, spec, opt, c, noise, total)
+    x, v, g, norm, state, per_step = _update(f, spec, opt, c, noise, total)
     finite = jnp.isfinite(v) & _all_finite(x) & _all_finite(g)
     # computed once: XLA would otherwise recompute the predicate (f(x_new), three finiteness
     # tests) inside each of its consumers' fusions
     take = jax.lax.optimization_barrier(active & finite)
     status = jnp.where(active & ~finite, DIVERGED, c.status)
-    status = jnp.where(take & _converged(v, g, tol_grad, f_target), CONVERGED, status)
+    status = jnp.where(take & _converged(v, norm, tol_grad, f_target), CONVERGED, status)
     keep = lambda new, old: jnp.where(take, new, old)  # noqa: E731
     if spec.counts_extra_evals:
         evals = c.evals + take * per_step
@@ -362,9 +366,9 @@ def _fast_step(job: _Job, opt, c: _Carry, low, diagnostics: bool):
     of the block's last value tells whether any step needs the exact path. `low` (or None) keeps
     the least value seen when target hits must be watched without a per-step record.
     """
-    x, v, g, state, per_step = _update(job.f, job.spec, opt, c, job.noise, job.total)
+    x, v, g, norm, state, per_step = _update(job.f, job.spec, opt, c, job.noise, job.total)
     ok = jnp.isfinite(v) & _all_finite(x) & _all_finite(g)
-    ok = ok & ~jnp.isnan(c.value) & ~_converged(v, g, job.tol_grad, job.f_target)
+    ok = ok & ~jnp.isnan(c.value) & ~_converged(v, norm, job.tol_grad, job.f_target)
     u = jnp.where(ok, v, jnp.nan)
     evals = c.evals + per_step if job.spec.counts_extra_evals else c.evals
     new = c._replace(x=x, value=u, grad=g, opt_state=state, evals=evals, t=c.t + 1)
