@@ -85,3 +85,13 @@ def build_wheel(out: Path) -> Path:
         check=True, capture_output=True,
     )  # fmt: skip
     return next(out.glob("optlab-*.whl"))
+
+
+def simulate_and_store(store, job):
+    """Run `job` in-process and append its rows to the results `store`; return the trajectory."""
+    from optlab import app, results
+
+    traj = app.simulate(job)
+    key = results.job_key(job)
+    store.append(key, results.rows_for(job, traj, job_hash=key))
+    return traj

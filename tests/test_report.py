@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, simulate_and_store
 
-from optlab import app, cost, results
+from optlab import cost, results
 from optlab.config import build_job
 from optlab.engine import DIVERGED
 from optlab.errors import UserError
@@ -160,9 +160,7 @@ def _store(db, surfaces=("sphere", "himmelblau"), lineup=None, steps=150, **extr
         for name in surfaces:
             cfg = {"surface": {"name": name}, "lineup": lineup, "steps": steps, "starts": 4}
             job = build_job(cfg | {"dtype": "float64", "tol_grad": 0.0, "seed": 1} | extra)
-            traj = app.simulate(job)
-            key = results.job_key(job)
-            store.append(key, results.rows_for(job, traj, job_hash=key))
+            traj = simulate_and_store(store, job)
             runs[name] = (job, traj)
     return runs
 

@@ -7,9 +7,9 @@ import csv
 import re
 
 import numpy as np
-from conftest import run_cli
+from conftest import run_cli, simulate_and_store
 
-from optlab import app, results
+from optlab import results
 from optlab.config import build_job
 from optlab.report import figures, tables, write
 
@@ -36,9 +36,7 @@ def _noisy_store(db, sigmas=(0.1, 1.0), seeds=4, steps=50):
                 "tol_grad": 0.0,
             }
             job = build_job(cfg)
-            traj = app.simulate(job)
-            key = results.job_key(job)
-            store.append(key, results.rows_for(job, traj, job_hash=key))
+            traj = simulate_and_store(store, job)
             out[sigma] = (job, traj)
     return out
 
