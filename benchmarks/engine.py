@@ -108,10 +108,13 @@ def single_run(repeats: int) -> dict:
     )
 
 
-def lone_fast(repeats: int, tmp: Path) -> dict:
-    """Item 1 in a fresh process after `engine.fast_small_loops()` (set before JAX starts)."""
-    r = json.loads(child(["lone", str(repeats)], tmp))
-    r["item"] = "1b. the same with `engine.fast_small_loops()` (opt-in; steps/s)"
+def lone_op_by_op(repeats: int, tmp: Path) -> dict:
+    """Item 1 in a fresh process with OPTLAB_SMALL_LOOPS=0: XLA:CPU's default small-loop threshold,
+    so the scan is dispatched op by op (the default before optlab raised it, see optlab.xla)."""
+    flags = os.environ.get("XLA_FLAGS", "").replace(engine.SMALL_LOOP_FLAG, "").strip()
+    env = {"OPTLAB_SMALL_LOOPS": "0", "XLA_FLAGS": flags}
+    r = json.loads(child(["lone", str(repeats)], tmp, env))
+    r["item"] = "1b. the same with `OPTLAB_SMALL_LOOPS=0` (steps/s)"
     return r
 
 
@@ -364,13 +367,13 @@ def compile_times(tmp: Path) -> list[dict]:
     return rows
 
 
-def child(args: list[str], tmp: Path) -> str:
+def child(args: list[str], tmp: Path, env: dict[str, str] | None = None) -> str:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", *args],
         cwd=tmp,
         capture_output=True,
         text=True,
-        env=child_env(),
+        env=child_env() | (env or {}),
         check=True,
     )
     return proc.stdout.strip().splitlines()[-1]
@@ -439,8 +442,8 @@ def main() -> None:
     a = parser.parse_args()
     if a.child:
         kind, *rest = a.child
-        if kind == "lone":  # item 1 with XLA:CPU's small-loop threshold raised (opt-in)
-            assert engine.fast_small_loops()
+        if kind == "lone":  # item 1 with XLA:CPU's default small-loop threshold
+            assert not engine.fast_small_loops()
             out = single_run(int(rest[0]))
         else:
             out = child_memory(int(rest[0])) if kind == "memory" else child_compile(*rest)
@@ -450,7 +453,7 @@ def main() -> None:
     only = set((a.only or "1,2,3,4,5,6,7").split(","))
     print(header(), flush=True)
     items = {
-        "1": lambda tmp: [single_run(repeats), lone_fast(repeats, tmp)],
+        "1": lambda tmp: [single_run(repeats), lone_op_by_op(repeats, tmp)],
         "2": lambda tmp: many_starts(repeats),
         "34": lambda tmp: [r for r in cli(repeats, tmp) if r["item"][0] in only],
         "5": memory,

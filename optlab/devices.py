@@ -10,6 +10,7 @@ import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
 from optlab.errors import UserError
+from optlab.xla import backend_started
 
 KINDS = ("auto", "cpu", "gpu", "tpu")
 AXIS = "runs"
@@ -68,13 +69,6 @@ def replicated(m: Mesh) -> NamedSharding:
 def pad_to(n: int, multiple: int) -> int:
     """The smallest multiple of `multiple` that is >= n."""
     return -(-n // multiple) * multiple
-
-
-def backend_started() -> bool:
-    """True once JAX has created a backend (after that, XLA_FLAGS are no longer read)."""
-    from jax._src import xla_bridge
-
-    return bool(getattr(xla_bridge, "_backends", {}))
 
 
 def limit_cpu_threads(workers: int) -> bool:

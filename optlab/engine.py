@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -40,27 +39,20 @@ from optlab import devices as devices_
 from optlab.errors import UserError
 from optlab.optimizers.registry import Spec
 from optlab.surfaces.base import Surface
+from optlab.xla import SMALL_LOOP_BYTES, SMALL_LOOP_FLAG, fast_small_loops  # noqa: F401
 
 RUNNING, CONVERGED, MAX_STEPS, DIVERGED = 0, 1, 2, 3
 STATUS_NAMES = ("running", "converged", "max_steps", "diverged")
 FIELDS = ("params", "loss", "grad", "grad_norm")  # what `record` may keep per recorded step
 DEFAULT_RECORD = ("params", "loss", "grad")
 DIAGNOSTICS = ("directional_derivative", "cos_to_negative_gradient", "curvature")
-# Runs per device are padded to a multiple of LANES. A batch of one is compiled to scalar code
-# in which XLA:CPU fuses a·b+c into an FMA differently from the vector code of larger batches
-# (1 ulp); with two or more lanes a run's numbers are bitwise the same alone, in any batch and
-# on any number of devices (tests/test_grid.py, tests/test_devices.py). A lone run's speed does
-# not depend on scalar vs vector code but on whether XLA:CPU runs the scan's while loop as one
-# kernel, which it does only while the loop body's bytes stay under a threshold: see
-# `fast_small_loops` (opt-in: ~13× faster lone runs, but diagnostics then differ by an ulp
-# between a run alone and in a grid). `run(..., lanes=1)` remains for the scalar code.
-LANES = 2
-# XLA:CPU runs a while loop whose body touches fewer bytes than this as one kernel (no per-op
-# dispatch): with XLA's default (small) threshold a lone run is ~13× slower per step.
-SMALL_LOOP_BYTES = 1 << 20
-SMALL_LOOP_FLAG = (
-    f"--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold={SMALL_LOOP_BYTES}"
-)
+# Runs per device are padded to a multiple of LANES. XLA:CPU compiles a batch's elementwise code
+# and its reductions over the coordinates (a surface's sum) differently for different batch
+# widths, and contracts a·b + c into FMAs where its code allows: from 16 runs on, a run's numbers
+# are bitwise the same alone, in any batch and on any number of devices, with or without
+# one-kernel loops (`optlab.xla`); with 2 lanes that held for 2-D surfaces only (ulp-level
+# differences from d = 3). `run(..., lanes=1)` remains for the scalar code of a lone run.
+LANES = 16
 _FINAL = (
     "x",
     "value",
@@ -142,33 +134,19 @@ class _Carry(NamedTuple):
     hash: Any = None  # the noise's per-run constant `noise.run_hash(key(seed))`, if it has one
 
 
-def fast_small_loops() -> bool:
-    """Opt-in: add SMALL_LOOP_FLAG to XLA_FLAGS (call before JAX computes anything) unless JAX's
-    backend has started or the user set extra backend options; True when set.
-
-    A lone run becomes ~13× faster and its params, loss, gradient, status and counts stay
-    bitwise the same as in a grid, but its diagnostics may then differ by one ulp (FMA
-    contraction in the one-kernel loop), so it is not the default.
-    """
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_backend_extra_options" in flags or devices_.backend_started():
-        return False
-    os.environ["XLA_FLAGS"] = f"{flags} {SMALL_LOOP_FLAG}".strip()
-    return True
-
-
 def _diagnose(f, x, step, grad):
-    """(D_u f, cos(u, −∇f), uᵀHu) for the unit update direction u = step/‖step‖, via one jvp."""
-    norm = jnp.linalg.norm(step)
+    """(D_u f = ∇f·u, cos(u, −∇f), uᵀHu) for the unit update direction u = step/‖step‖; Hu by
+    one jvp of ∇f."""
+    norm = _norm2(step)
     u = step / jnp.where(norm > 0, norm, 1.0)
-    _, (d_u, hu) = jax.jvp(jax.value_and_grad(f), (x,), (u,))
-    cos = -jnp.dot(grad, u) / jnp.linalg.norm(grad)
+    hu = jax.jvp(jax.grad(f), (x,), (u,))[1]
+    d_u = _dot(grad, u)
     nan = jnp.full_like(d_u, jnp.nan)
     keep = norm > 0
     return (
         jnp.where(keep, d_u, nan),
-        jnp.where(keep, cos, nan),
-        jnp.where(keep, jnp.dot(u, hu), nan),
+        jnp.where(keep, -d_u / _norm2(grad), nan),
+        jnp.where(keep, _dot(u, hu), nan),
     )
 
 
@@ -194,6 +172,11 @@ def _all_finite(a: jax.Array) -> jax.Array:
 def _sumsq(a: jax.Array) -> jax.Array:
     """Σ aᵢ², left to right (so sqrt(_sumsq(a)) rounds as jnp.linalg.norm does)."""
     return _fold(a * a, jnp.add, jnp.sum)
+
+
+def _dot(a: jax.Array, b: jax.Array) -> jax.Array:
+    """a·b, left to right."""
+    return _fold(a * b, jnp.add, jnp.sum)
 
 
 def _norm2(a: jax.Array) -> jax.Array:

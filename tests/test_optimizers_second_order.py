@@ -127,7 +127,9 @@ def test_lbfgs_in_the_engine_is_optax_lbfgs_and_counts_its_line_search():
 
     surface = surfaces.get("rosenbrock")
     traj = engine.run(surface, [group("lbfgs", [START])], steps, dtype=jnp.float64)
-    np.testing.assert_allclose(traj.params[0, 1:], np.asarray(path), rtol=1e-10, atol=1e-12)
+    # the same algorithm, not the same code: the engine's vectorized 16-lane kernels round
+    # differently from this scalar loop, and 25 L-BFGS steps amplify an ulp to ~1e-9
+    np.testing.assert_allclose(traj.params[0, 1:], np.asarray(path), rtol=1e-8, atol=1e-12)
     assert traj.f_evals[0] == traj.grad_evals[0] == counted_calls
     assert counted_calls > 1 + steps  # the line search evaluates more than once per step
     assert traj.hessian_evals[0] == 0
