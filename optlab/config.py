@@ -526,7 +526,8 @@ def _size(value: Any, default: int) -> int:
 def check_size(cfg: Mapping[str, Any], single_optimizer: bool, dim: int | None = None) -> None:
     """Refuse at once a job whose arrays cannot fit in memory, from the config's sizes alone:
     before the surface (d-sized arrays), the starts, the job hash or the engine allocate."""
-    from optlab.engine import bytes_per_run, check_fits
+    from optlab.devices import pad_to
+    from optlab.engine import LANES, bytes_per_run, check_fits
 
     surf = cfg.get("surface") or {}
     if dim is None:
@@ -545,14 +546,15 @@ def check_size(cfg: Mapping[str, Any], single_optimizer: bool, dim: int | None =
         listed = isinstance(start, Sequence) and not isinstance(start, str) and len(start) > 0
         starts = len(start) if listed and isinstance(start[0], Sequence) else 1
     axes = grid.axes(cfg.get("grid"))
-    runs = members * starts * math.prod(len(v) for v in axes.values())
+    per_member = starts * math.prod(len(v) for v in axes.values())
+    runs, padded = members * per_member, members * pad_to(per_member, LANES)  # one device
     steps, every = _size(cfg.get("steps"), 1), _size(cfg.get("record_every"), 1)
     record = cfg.get("record", list(DEFAULT_RECORD))
     record = [record] if isinstance(record, str) else record
     fields = [f for f in FIELDS if f in (record or ())]
     itemsize = 8 if cfg.get("dtype") == "float64" else 4
     per_run = bytes_per_run(dim, steps, every, fields, bool(cfg.get("diagnostics", True)), itemsize)
-    check_fits(runs, steps, runs * (per_run + 8 * dim) + 24 * dim)
+    check_fits(runs, steps, padded * (per_run + 8 * dim) + 24 * dim)
 
 
 def build_job(cfg: Any, single_optimizer: bool = False, surface: Surface | None = None) -> Job:

@@ -715,10 +715,11 @@ def run(
         surface.dim, steps, record_every, fields, diagnostics, itemsize, counted
     )
     sizes = [len(np.asarray(g.starts)) for g in groups]
-    check_fits(sum(sizes), steps, sum(sizes) * run_bytes)
+    unit = n_dev * lanes
+    # padding runs are computed and recorded too (a lone run is `unit` runs on the device)
+    check_fits(sum(sizes), steps, sum(devices_.pad_to(r, unit) for r in sizes) * run_bytes)
     if chunk_size is None:
         chunk_size = auto_chunk(run_bytes, devs)
-    unit = n_dev * lanes
     widths = [min(devices_.pad_to(chunk_size, unit), devices_.pad_to(r, unit)) for r in sizes]
     run_chunks = max(math.ceil(r / w) for r, w in zip(sizes, widths, strict=True))
 
