@@ -111,9 +111,7 @@ def single_run(repeats: int) -> dict:
 def lone_op_by_op(repeats: int, tmp: Path) -> dict:
     """Item 1 in a fresh process with OPTLAB_SMALL_LOOPS=0: XLA:CPU's default small-loop threshold,
     so the scan is dispatched op by op (the default before optlab raised it, see optlab.xla)."""
-    flags = os.environ.get("XLA_FLAGS", "").replace(engine.SMALL_LOOP_FLAG, "").strip()
-    env = {"OPTLAB_SMALL_LOOPS": "0", "XLA_FLAGS": flags}
-    r = json.loads(child(["lone", str(repeats)], tmp, env))
+    r = json.loads(child(["lone", str(repeats)], tmp, {"OPTLAB_SMALL_LOOPS": "0"}))
     r["item"] = "1b. the same with `OPTLAB_SMALL_LOOPS=0` (steps/s)"
     return r
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
+from optlab import xla
 from optlab.config import conf_dir
 from optlab.errors import UserError, did_you_mean, unknown, unknown_key
 from optlab.optimizers.registry import check_names
@@ -188,6 +189,8 @@ def check_command(argv: Sequence[str], config_name: str = "config") -> None:
     refuses) and validate them (`app.check`): all before Hydra writes anything. A sweep checks
     its first job and each other value of each swept key (at most MAX_COMPOSED jobs)."""
     args = precheck(argv)
+    with guard():
+        xla.check_switch()
     if _only_shows(args):
         return
     jobs = [(o, compose(o, config_name)) for o in _jobs(args.overrides, args.multirun)]

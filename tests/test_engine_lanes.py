@@ -110,3 +110,26 @@ def test_one_kernel_loops_change_no_number():
     lone = json.loads(out.stdout.strip().splitlines()[-1])
     for k, v in lone.items():
         np.testing.assert_array_equal(np.asarray(v, np.float32)[0], getattr(grid, k)[7], k)
+
+
+def test_zero_takes_out_an_inherited_flag(monkeypatch):
+    """A child of an optlab process inherits the flag in XLA_FLAGS: OPTLAB_SMALL_LOOPS=0 still
+    keeps XLA's threshold there."""
+    monkeypatch.setenv("XLA_FLAGS", f"--xla_cpu_multi_thread_eigen=false {xla.SMALL_LOOP_FLAG}")
+    monkeypatch.setenv("OPTLAB_SMALL_LOOPS", "0")
+    monkeypatch.setattr(xla, "backend_started", lambda: False)
+    assert xla.fast_small_loops() is False
+    assert os.environ["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=false"
+
+
+@pytest.mark.parametrize("value", ["yes", "2", ""])
+def test_a_bad_switch_is_one_line(cli, value):
+    """OPTLAB_SMALL_LOOPS other than 0 or 1: one line naming it, exit 2, no run directory."""
+    proc, out = cli("experiment=rosenbrock", env={"OPTLAB_SMALL_LOOPS": value})
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0] == (
+        f"optlab: error: OPTLAB_SMALL_LOOPS={value} is invalid: 1 (default, lone runs ~7× faster) "
+        "or 0"
+    )
+    assert not out.exists()
