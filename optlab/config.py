@@ -526,8 +526,7 @@ def _size(value: Any, default: int) -> int:
 def check_size(cfg: Mapping[str, Any], single_optimizer: bool, dim: int | None = None) -> None:
     """Refuse at once a job whose arrays cannot fit in memory, from the config's sizes alone:
     before the surface (d-sized arrays), the starts, the job hash or the engine allocate."""
-    from optlab.devices import pad_to
-    from optlab.engine import LANES, bytes_per_run, check_fits
+    from optlab.engine import bytes_per_run, check_fits, recorded_runs
 
     surf = cfg.get("surface") or {}
     if dim is None:
@@ -547,7 +546,7 @@ def check_size(cfg: Mapping[str, Any], single_optimizer: bool, dim: int | None =
         starts = len(start) if listed and isinstance(start[0], Sequence) else 1
     axes = grid.axes(cfg.get("grid"))
     per_member = starts * math.prod(len(v) for v in axes.values())
-    runs, padded = members * per_member, members * pad_to(per_member, LANES)  # one device
+    runs, padded = members * per_member, members * recorded_runs(per_member)  # one device
     steps, every = _size(cfg.get("steps"), 1), _size(cfg.get("record_every"), 1)
     record = cfg.get("record", list(DEFAULT_RECORD))
     record = [record] if isinstance(record, str) else record

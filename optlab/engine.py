@@ -368,8 +368,9 @@ def _rest(job: _Job) -> jax.Array:
     return jnp.minimum(job.every - 1, job.total)
 
 
-def _exact_blocks(job: _Job, opt, c: _Carry, n: int):
-    """n record blocks of `every` exact steps for one run, recording the state after each."""
+def _exact_blocks(job: _Job, opt, c: _Carry, n: int, cut: Callable = lambda rec: rec):
+    """n record blocks of `every` exact steps for one run, recording `cut` of the state after
+    each (see `_kept`)."""
     step = lambda c, diagnostics: _step(  # noqa: E731
         job.f,
         job.spec,
@@ -387,9 +388,17 @@ def _exact_blocks(job: _Job, opt, c: _Carry, n: int):
         c, out = step(c, job.diagnostics)
         if job.every > 1:
             c = jax.lax.fori_loop(0, _rest(job), lambda _, c: step(c, False)[0], c)
-        return c, out | _observe(c, job.fields, job.spec.counts_extra_evals)
+        return c, cut(out | _observe(c, job.fields, job.spec.counts_extra_evals))
 
     return jax.lax.scan(block, c, length=n)
+
+
+def _kept(keep: int | None, axis: int = 0) -> Callable:
+    """Per-run records (vmapped over RUNS) -> the first `keep` runs' (None: all), stacked at
+    `axis` and no longer mapped: inside the scan, so the padding lanes of a lone run are neither
+    written per step nor transposed after the loop."""
+    cut = lambda a: jax.lax.slice_in_dim(jax.lax.all_gather(a, RUNS, axis=axis), 0, keep, axis=axis)  # noqa: E731
+    return lambda rec: jax.tree.map(cut, rec)
 
 
 def _first_hits(c0: _Carry, values, below):
@@ -461,8 +470,9 @@ def fast_span(every: int) -> int:
     return max(1, BLOCK // every)
 
 
-def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool):
-    """`blocks` record blocks of one run (vmapped over RUNS), recording the state after each.
+def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | None):
+    """`blocks` record blocks of one run (vmapped over RUNS), recording the state after each:
+    records (blocks, runs kept, ...), not mapped over RUNS (see `_kept`).
 
     Blocks of ~BLOCK steps run unmasked (`_fast_blocks`) and are redone exactly (`_exact_blocks`)
     when a live run of the group stopped or diverged in them (or, see `_fast_blocks`, hit a
@@ -475,7 +485,7 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool):
     """
     per = fast_span(job.every)
     if not fast or job.spec.counts_extra_evals or blocks % per:
-        return _exact_blocks(job, opt, c, blocks)
+        return _exact_blocks(job, opt, c, blocks, _kept(keep))
     span = per * job.every
     fast = lambda c: _fast_blocks(job, opt, c, per)  # noqa: E731
     skipped = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(fast, c))
@@ -496,7 +506,7 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool):
         failed = redo & ~straight
         wait = jnp.where(failed, jnp.minimum(2 * wait, BACKOFF), jnp.where(straight, wait, 1))
         skip = jnp.where(failed, wait, jnp.maximum(skip - 1, 0))
-        return (c, skip, wait), rec
+        return (c, skip, wait), _kept(keep, axis=1)(rec)
 
     one = jnp.ones([], jnp.int32)
     (c, _, _), rec = jax.lax.scan(body, (c, 0 * one, one), length=blocks // per)
@@ -522,37 +532,40 @@ def _program(
     diagnostics,
     sharding,
     fast,
+    keep,
 ):
     """All groups, each vmapped over its runs: (final carries, records) per group.
 
     `fresh`: `states` are starts (R, d) and the records begin with step 0; else carries of an
     earlier call, continued. `seeds` (R,) per group key the runs' noise (None without noise).
+    `keep` per group: the runs whose records are returned (None: all; see `_kept`).
     """
     carries, records = [], []
-    for spec, hp, s, seed in zip(specs, hparams, states, seeds, strict=True):
+    for spec, hp, s, seed, k in zip(specs, hparams, states, seeds, keep, strict=True):
         job = _Job(
             surface, spec, every, fields, diagnostics, total, tol_grad, f_target, below, noise
         )
 
-        def one(h, s, seed, job=job):
+        def one(h, s, seed, job=job, k=k):
             opt = job.spec.build(h)
             if fresh:
                 c0 = _init(surface, opt, s, tol_grad, f_target, below)
                 c0 = c0._replace(seed=seed, hash=_run_hash(noise, seed))
             else:
                 c0 = s
-            c, rec = _advance(job, opt, c0, blocks, fast)
+            c, rec = _advance(job, opt, c0, blocks, fast, k)
             if fresh:
-                first = _observe(c0, fields, job.spec.counts_extra_evals)
-                rec |= {k: jnp.concatenate([v[None], rec[k]]) for k, v in first.items()}
+                first = _kept(k)(_observe(c0, fields, job.spec.counts_extra_evals))
+                rec |= {key: jnp.concatenate([v[None], rec[key]]) for key, v in first.items()}
             return c, rec
 
         # a hyperparameter shared by every run is a scalar, not mapped: Adam's b1**t is then one
         # power per step, not one per run
         axes = {k: 0 if jnp.ndim(v) else None for k, v in hp.items()}
-        c, rec = jax.vmap(one, in_axes=(axes, 0, 0), axis_name=RUNS)(hp, s, seed)
+        vmapped = jax.vmap(one, in_axes=(axes, 0, 0), out_axes=(0, None), axis_name=RUNS)
+        c, rec = vmapped(hp, s, seed)  # records time-major (T, kept runs, ...)
         carries.append(c)
-        records.append(rec)
+        records.append(jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), rec))
     out = (tuple(carries), tuple(records))
     if sharding is not None:
         out = jax.tree.map(lambda a: jax.lax.with_sharding_constraint(a, sharding), out)
@@ -570,6 +583,7 @@ program = jax.jit(
         "diagnostics",
         "sharding",
         "fast",
+        "keep",
     ),
 )
 
@@ -593,6 +607,13 @@ def bytes_per_run(
     width = {"params": dim, "loss": 1, "grad": dim, "grad_norm": 1}
     per_step = (sum(width[k] for k in fields) + 3 * diagnostics) * itemsize + 12 * counted
     return (math.ceil(steps / every) + 1) * per_step
+
+
+def recorded_runs(runs: int, lanes: int = LANES, n_dev: int = 1) -> int:
+    """The runs whose records a group of `runs` allocates: all of them alone on one device when
+    fewer than `lanes` (the padding lanes are computed, not recorded: see `_kept`), else every
+    padded lane."""
+    return runs if n_dev == 1 and runs < lanes else devices_.pad_to(runs, n_dev * lanes)
 
 
 def check_fits(runs: int, steps: int, need: int) -> None:
@@ -716,8 +737,7 @@ def run(
     )
     sizes = [len(np.asarray(g.starts)) for g in groups]
     unit = n_dev * lanes
-    # padding runs are computed and recorded too (a lone run is `unit` runs on the device)
-    check_fits(sum(sizes), steps, sum(devices_.pad_to(r, unit) for r in sizes) * run_bytes)
+    check_fits(sum(sizes), steps, sum(recorded_runs(r, lanes, n_dev) for r in sizes) * run_bytes)
     if chunk_size is None:
         chunk_size = auto_chunk(run_bytes, devs)
     widths = [min(devices_.pad_to(chunk_size, unit), devices_.pad_to(r, unit)) for r in sizes]
@@ -742,6 +762,11 @@ def run(
         diagnostics=diagnostics,
         sharding=split if n_dev > 1 else None,
         fast=fast if fast is not None else max(widths) // n_dev * steps >= FAST_WORK,
+        # a group smaller than its padding records its own runs only
+        keep=tuple(
+            r if recorded_runs(r, lanes, n_dev) < w else None
+            for r, w in zip(sizes, widths, strict=True)
+        ),
     )
     recs = [[] for _ in groups]  # per group: per run chunk: per-field arrays
     finals = [[] for _ in groups]

@@ -25,18 +25,19 @@ def _starts(dim: int) -> np.ndarray:
     return np.random.default_rng(dim).uniform(-2, 2, (40, dim))
 
 
-def _run(name: str, dim: int, opt: str, lr: float, starts, **kw) -> engine.Trajectory:
+def _run(name: str, dim: int, opt: str, lr: float, starts, steps=STEPS, **kw) -> engine.Trajectory:
     return engine.run(
-        surfaces.get(name, dim=dim), [group(opt, starts, learning_rate=lr)], STEPS, **kw
+        surfaces.get(name, dim=dim), [group(opt, starts, learning_rate=lr)], steps, **kw
     )
 
 
-def _same_run(one: engine.Trajectory, i: int, many: engine.Trajectory, where: str) -> None:
+def _same_run(one: engine.Trajectory, i: int, many: engine.Trajectory, where: str, j=0) -> None:
+    """Run j of `one` is bitwise run i of `many`."""
     for field in engine.Trajectory._fields:
         a = getattr(one, field)
         if a is not None and field not in engine.SHARED:
             b = np.asarray(getattr(many, field))[i]
-            np.testing.assert_array_equal(np.asarray(a)[0], b, err_msg=f"{where}: {field}")
+            np.testing.assert_array_equal(np.asarray(a)[j], b, err_msg=f"{where}: {field}")
 
 
 @pytest.mark.parametrize(("name", "dim"), SURFACES)
@@ -133,3 +134,17 @@ def test_a_bad_switch_is_one_line(cli, value):
         "or 0"
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_lone_run_records_its_own_lane_only_and_keeps_its_bits(fast):
+    """A group smaller than the lanes records its own runs only (the padding lanes are computed,
+    not recorded): alone, with or without the fast blocks, every field equals the run's in a grid."""
+    starts = _starts(3)
+    kw = dict(tol_grad=1e-3, targets=(1e-1,), fast=fast, steps=64)  # 4 fast blocks
+    grid = _run("rosenbrock", 3, "adam", 1e-2, starts, **kw)
+    for rows in ([7], [3, 5, 11]):
+        few = _run("rosenbrock", 3, "adam", 1e-2, starts[rows], **kw)
+        assert few.params.shape == (len(rows), 65, 3)
+        for j, i in enumerate(rows):
+            _same_run(few, i, grid, f"run {i} of {rows}", j)

@@ -36,18 +36,25 @@ def test_a_job_that_fits_is_built(compose):
     assert job.surface.dim == 1000
 
 
-def test_the_guard_counts_the_padding_lanes(monkeypatch):
-    """A lone run occupies engine.LANES runs on the device: records that fit for one run but not
-    for LANES are refused before anything is allocated."""
+def test_the_guard_counts_the_recorded_padding_lanes(monkeypatch):
+    """17 runs record 2 × engine.LANES lanes (padding included): refused before anything is
+    allocated where 21 runs' records fit; a group smaller than the lanes (a lone run) records
+    itself only: its padding lanes are computed, not recorded."""
     import numpy as np
     from optimizer_helpers import group
 
     from optlab import devices, engine, surfaces
 
     one = engine.bytes_per_run(2, 1000, 1, engine.DEFAULT_RECORD, True, 4)
-    have = int(5 * one / 0.8)  # room for 5 runs' records
+    have = int(21 * one / 0.8)  # room for 21 runs' records
     monkeypatch.setattr(devices, "host_memory", lambda: have)
-    g = group("gd", np.zeros((1, 2)), learning_rate=1e-3)
-    with pytest.raises(UserError, match=r"the records of 1 runs × 1000 steps need"):
-        engine.run(surfaces.get("rosenbrock"), [g], 1000)
-    assert engine.run(surfaces.get("rosenbrock"), [g], 1000, lanes=4).loss.shape == (1, 1001)
+    s = surfaces.get("rosenbrock")
+    many = group("gd", np.zeros((17, 2)), learning_rate=1e-3)
+    with pytest.raises(UserError, match=r"the records of 17 runs × 1000 steps need"):
+        engine.run(s, [many], 1000)
+    assert engine.run(s, [many], 1000, lanes=4).loss.shape == (17, 1001)  # 20 lanes
+    for n in (1, 15):  # 16 lanes computed
+        few = group("gd", np.zeros((n, 2)), learning_rate=1e-3)
+        assert engine.run(s, [few], 1000).loss.shape == (n, 1001)
+    assert [engine.recorded_runs(r) for r in (1, 15, 16, 17)] == [1, 15, 16, 32]
+    assert engine.recorded_runs(1, n_dev=2) == 2 * engine.LANES
