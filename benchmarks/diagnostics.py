@@ -3,7 +3,9 @@
 
     PYTHONPATH=. python benchmarks/diagnostics.py [--runs 1024] [--steps 2000] [--repeats 7]
 
-Prints seconds per job (median of the repeats) and the ratio on / off for each case.
+Prints seconds per job (median of the repeats) and, for each case, the median of the ratios on / off
+of back-to-back pairs with their interquartile range (the spread that load on a shared machine
+puts on one ratio).
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ def job(surface, name, hparams, runs):
 
 
 def timings(surface, groups, steps, repeats):
-    """Median wall time of `engine.run` with diagnostics on and off, measured alternately
-    (engine.run returns host arrays, so the work is finished when it returns)."""
+    """Wall times of `engine.run` with diagnostics on and off, measured alternately (engine.run
+    returns host arrays, so the work is finished when it returns): {True: [...], False: [...]}."""
     runs = {
         d: (lambda d=d: engine.run(surface, groups, steps, diagnostics=d)) for d in (True, False)
     }
@@ -46,23 +48,27 @@ def timings(surface, groups, steps, repeats):
             t0 = time.perf_counter()
             run()
             times[d].append(time.perf_counter() - t0)
-    return statistics.median(times[True]), statistics.median(times[False])
+    return times
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=1024)
     p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--repeats", type=int, default=15)
     a = p.parse_args()
     print(f"device: {jax.devices()[0].device_kind}, runs={a.runs}, steps={a.steps}, float32")
-    print(f"{'case':<28} {'on (s)':>9} {'off (s)':>9} {'on/off':>7}")
+    print(f"{'case':<28} {'on (s)':>9} {'off (s)':>9} {'on/off':>7}  interquartile range")
     for name, params, opt, hp in CASES:
         s = surfaces.get(name, **params)
         groups = job(s, opt, hp, a.runs)
-        on, off = timings(s, groups, a.steps, a.repeats)
+        t = timings(s, groups, a.steps, a.repeats)
+        on, off = statistics.median(t[True]), statistics.median(t[False])
+        q1, q2, q3 = statistics.quantiles(
+            [x / y for x, y in zip(t[True], t[False], strict=True)], n=4
+        )
         label = f"{name}-{s.dim}d {opt}"
-        print(f"{label:<28} {on:>9.4f} {off:>9.4f} {on / off:>7.2f}")
+        print(f"{label:<28} {on:>9.4f} {off:>9.4f} {q2:>7.2f}  [{q1:.2f}, {q3:.2f}]")
 
 
 if __name__ == "__main__":
