@@ -410,8 +410,9 @@ def _first_hits(c0: _Carry, values, below):
     return jnp.where((c0.hit < 0) & jnp.any(reached, axis=0), step, c0.hit)
 
 
-def _fast_blocks(job: _Job, opt, c0: _Carry, n: int):
-    """n record blocks of unmasked steps for one run: (carry, records, whether to redo exactly).
+def _fast_blocks(job: _Job, opt, c0: _Carry, n: int, cut: Callable):
+    """n record blocks of unmasked steps for one run: (carry, `cut` records (see `_kept`), whether
+    to redo exactly).
 
     A run frozen at the start is put back (state, records; NaN diagnostics) at the end, so only
     runs live at the start count; the block stands when none of them stopped or diverged in it.
@@ -429,10 +430,11 @@ def _fast_blocks(job: _Job, opt, c0: _Carry, n: int):
         if job.every > 1:
             body = lambda _, cl: _fast_step(job, opt, *cl, False)[:2]  # noqa: E731
             c, low = jax.lax.fori_loop(0, _rest(job), body, (c, low))
-        return (c, low), out | _observe(c, job.fields, counted)
+        rec = out | _observe(c, job.fields, counted)
+        return (c, low), (cut(rec), rec["loss"] if from_record else None)
 
     low0 = jnp.full_like(c0.value, jnp.inf) if watch else None
-    (c, low), rec = jax.lax.scan(block, (c0, low0), length=n)
+    (c, low), (rec, losses) = jax.lax.scan(block, (c0, low0), length=n)
     live = c0.status == RUNNING
     redo = jnp.isnan(c.value)
     hit = c0.hit
@@ -440,12 +442,15 @@ def _fast_blocks(job: _Job, opt, c0: _Carry, n: int):
         unhit = jnp.max(jnp.where(c0.hit < 0, job.below, -jnp.inf), initial=-jnp.inf)
         redo = redo | (low <= unhit)
     elif from_record:
-        hit = _first_hits(c0, rec["loss"], job.below)
-    frozen = _observe(c0, job.fields, counted)
-    rec = {
-        k: jnp.where(live, v, frozen[k] if k in frozen else jnp.full_like(v, jnp.nan))
-        for k, v in rec.items()
-    }
+        hit = _first_hits(c0, losses, job.below)
+    # records (n, kept runs, ...): the kept runs' frozen state where they were not live
+    frozen, live_kept = cut(_observe(c0, job.fields, counted)), cut(live)
+    put_back = lambda k, v: jnp.where(  # noqa: E731
+        live_kept.reshape(1, -1, *(1,) * (v.ndim - 2)),
+        v,
+        frozen[k][None] if k in frozen else jnp.full_like(v, jnp.nan),
+    )
+    rec = {k: put_back(k, v) for k, v in rec.items()}
     keep = lambda new, old: jnp.where(live, new, old)  # noqa: E731
     c = c._replace(
         x=keep(c.x, c0.x),
@@ -483,30 +488,25 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | Non
     searches, Hessians), whose step dwarfs the bookkeeping, take the exact step only, and so do
     all without `fast` (small jobs: it would double the compiled program for little gain).
     """
-    per = fast_span(job.every)
+    per, cut = fast_span(job.every), _kept(keep)
     if not fast or job.spec.counts_extra_evals or blocks % per:
-        return _exact_blocks(job, opt, c, blocks, _kept(keep))
+        return _exact_blocks(job, opt, c, blocks, cut)
     span = per * job.every
-    fast = lambda c: _fast_blocks(job, opt, c, per)  # noqa: E731
-    skipped = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(fast, c))
+    exact = lambda c: _exact_blocks(job, opt, c, per, cut)  # noqa: E731
+
+    def attempt(c):
+        """The fast blocks, redone exactly from c when a live run stopped in them."""
+        cf, rf, redo = _fast_blocks(job, opt, c, per, cut)
+        redo = jax.lax.pmax(redo.astype(jnp.int32), RUNS) > 0
+        return *jax.lax.cond(redo, exact, lambda _: (cf, rf), c), redo
 
     def body(state, _):
         c, skip, wait = state
         straight = (skip > 0) | (jax.lax.pmax(c.t, RUNS) + span > job.total)
-
-        def attempt(c):
-            cf, rf, redo = fast(c)
-            return cf, rf, jax.lax.pmax(redo.astype(jnp.int32), RUNS) > 0
-
-        cf, rf, redo = jax.lax.cond(straight, lambda c: (c, *skipped[1:2], True), attempt, c)
-        redo = redo | straight
-        c, rec = jax.lax.cond(
-            redo, lambda c: _exact_blocks(job, opt, c, per), lambda c: (cf, rf), c
-        )
-        failed = redo & ~straight
+        c, rec, failed = jax.lax.cond(straight, lambda c: (*exact(c), False), attempt, c)
         wait = jnp.where(failed, jnp.minimum(2 * wait, BACKOFF), jnp.where(straight, wait, 1))
         skip = jnp.where(failed, wait, jnp.maximum(skip - 1, 0))
-        return (c, skip, wait), _kept(keep, axis=1)(rec)
+        return (c, skip, wait), rec
 
     one = jnp.ones([], jnp.int32)
     (c, _, _), rec = jax.lax.scan(body, (c, 0 * one, one), length=blocks // per)
