@@ -477,7 +477,7 @@ def fast_span(every: int) -> int:
 
 def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | None):
     """`blocks` record blocks of one run (vmapped over RUNS), recording the state after each:
-    records (blocks, runs kept, ...), not mapped over RUNS (see `_kept`).
+    records (runs kept, blocks, ...), not mapped over RUNS (see `_kept`).
 
     Blocks of ~BLOCK steps run unmasked (`_fast_blocks`) and are redone exactly (`_exact_blocks`)
     when a live run of the group stopped or diverged in them (or, see `_fast_blocks`, hit a
@@ -490,7 +490,8 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | Non
     """
     per, cut = fast_span(job.every), _kept(keep)
     if not fast or job.spec.counts_extra_evals or blocks % per:
-        return _exact_blocks(job, opt, c, blocks, cut)
+        c, rec = _exact_blocks(job, opt, c, blocks, cut)
+        return c, jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), rec)
     span = per * job.every
     exact = lambda c: _exact_blocks(job, opt, c, per, cut)  # noqa: E731
 
@@ -506,11 +507,13 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | Non
         c, rec, failed = jax.lax.cond(straight, lambda c: (*exact(c), False), attempt, c)
         wait = jnp.where(failed, jnp.minimum(2 * wait, BACKOFF), jnp.where(straight, wait, 1))
         skip = jnp.where(failed, wait, jnp.maximum(skip - 1, 0))
-        return (c, skip, wait), rec
+        # run-major tiles (kept runs, per, ...): after the loop only whole rows of `per` steps move
+        return (c, skip, wait), jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), rec)
 
     one = jnp.ones([], jnp.int32)
     (c, _, _), rec = jax.lax.scan(body, (c, 0 * one, one), length=blocks // per)
-    return c, jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), rec)
+    run_major = lambda a: jnp.swapaxes(a, 0, 1).reshape(a.shape[1], -1, *a.shape[3:])  # noqa: E731
+    return c, jax.tree.map(run_major, rec)
 
 
 def _program(
@@ -556,16 +559,16 @@ def _program(
             c, rec = _advance(job, opt, c0, blocks, fast, k)
             if fresh:
                 first = _kept(k)(_observe(c0, fields, job.spec.counts_extra_evals))
-                rec |= {key: jnp.concatenate([v[None], rec[key]]) for key, v in first.items()}
+                rec |= {key: jnp.concatenate([v[:, None], rec[key]], 1) for key, v in first.items()}
             return c, rec
 
         # a hyperparameter shared by every run is a scalar, not mapped: Adam's b1**t is then one
         # power per step, not one per run
         axes = {k: 0 if jnp.ndim(v) else None for k, v in hp.items()}
         vmapped = jax.vmap(one, in_axes=(axes, 0, 0), out_axes=(0, None), axis_name=RUNS)
-        c, rec = vmapped(hp, s, seed)  # records time-major (T, kept runs, ...)
+        c, rec = vmapped(hp, s, seed)  # records (kept runs, T, ...)
         carries.append(c)
-        records.append(jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), rec))
+        records.append(rec)
     out = (tuple(carries), tuple(records))
     if sharding is not None:
         out = jax.tree.map(lambda a: jax.lax.with_sharding_constraint(a, sharding), out)
