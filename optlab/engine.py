@@ -855,9 +855,16 @@ def _seeds(g: Group) -> np.ndarray:
 
 
 def _norm(a: np.ndarray) -> np.ndarray:
-    """‖a‖ over the last axis; a finite but huge vector's norm is honestly inf (no warning)."""
+    """‖a‖ over the last axis, bitwise np.linalg.norm's; a finite but huge vector's norm is
+    honestly inf (no warning). Up to UNROLL coordinates the squares are summed left to right per
+    coordinate, as NumPy sums them, ~5× faster than its reduction over a short minor axis."""
     with np.errstate(over="ignore"):
-        return np.linalg.norm(a, axis=-1)
+        if a.shape[-1] > UNROLL:
+            return np.linalg.norm(a, axis=-1)
+        sq = a[..., 0] * a[..., 0]
+        for i in range(1, a.shape[-1]):
+            sq += a[..., i] * a[..., i]
+        return np.sqrt(sq)
 
 
 def _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, every, dtype) -> Trajectory:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
 
 from optlab import engine, optimizers, surfaces
 from optlab.engine import CONVERGED, DIVERGED, MAX_STEPS, Group
@@ -120,3 +123,21 @@ def test_target_uses_f_minus_f_star():
 def test_dtype_is_respected(dtype):
     t = engine.run(ROSEN, [group("gd", STARTS, learning_rate=1e-3)], 3, dtype=dtype)
     assert t.params.dtype == dtype and t.loss.dtype == dtype
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    arrays(
+        st.sampled_from([np.float32, np.float64]),
+        array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6),
+        elements=st.floats(allow_nan=True, allow_infinity=True, width=32),
+    )
+)
+def test_host_norm_is_numpys_bit_for_bit(a):
+    """grad_norm on the host: the per-coordinate sum (d <= UNROLL) rounds as np.linalg.norm does,
+    NaN, inf, overflow to inf and all; a wider vector takes np.linalg.norm itself."""
+    with np.errstate(over="ignore"):
+        expected = np.linalg.norm(a, axis=-1)
+    got = engine._norm(a)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
