@@ -393,11 +393,14 @@ def _exact_blocks(job: _Job, opt, c: _Carry, n: int, cut: Callable = lambda rec:
     return jax.lax.scan(block, c, length=n)
 
 
-def _kept(keep: int | None, axis: int = 0) -> Callable:
-    """Per-run records (vmapped over RUNS) -> the first `keep` runs' (None: all), stacked at
-    `axis` and no longer mapped: inside the scan, so the padding lanes of a lone run are neither
-    written per step nor transposed after the loop."""
-    cut = lambda a: jax.lax.slice_in_dim(jax.lax.all_gather(a, RUNS, axis=axis), 0, keep, axis=axis)  # noqa: E731
+def _kept(keep: int | None) -> Callable:
+    """Per-run records (vmapped over RUNS) -> the first `keep` runs' (None: all), stacked on a
+    leading axis and no longer mapped: inside the scan, so the padding lanes of a lone run are
+    neither written per step nor transposed after the loop."""
+
+    def cut(a: jax.Array) -> jax.Array:
+        return jax.lax.all_gather(a, RUNS)[:keep]
+
     return lambda rec: jax.tree.map(cut, rec)
 
 
