@@ -56,9 +56,9 @@ def mesh(devices: Sequence[jax.Device]) -> Mesh:
     return Mesh(np.asarray(devices), (AXIS,), axis_types=(AxisType.Auto,))
 
 
-def split_runs(m: Mesh) -> NamedSharding:
-    """Leading (run) axis split over the mesh; other axes whole."""
-    return NamedSharding(m, PartitionSpec(AXIS))
+def split_runs(m: Mesh, axis: int = 0) -> NamedSharding:
+    """The run axis (`axis`, the leading one by default) split over the mesh; other axes whole."""
+    return NamedSharding(m, PartitionSpec(*(None,) * axis, AXIS))
 
 
 def replicated(m: Mesh) -> NamedSharding:

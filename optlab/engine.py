@@ -478,9 +478,10 @@ def fast_span(every: int) -> int:
     return max(1, BLOCK // every)
 
 
-def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | None):
+def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | None, first=None):
     """`blocks` record blocks of one run (vmapped over RUNS), recording the state after each:
-    records (runs kept, blocks, ...), not mapped over RUNS (see `_kept`).
+    records (blocks, runs kept, ...), not mapped over RUNS (see `_kept`), after `first` (runs
+    kept, ...), the records of the start, when given.
 
     Blocks of ~BLOCK steps run unmasked (`_fast_blocks`) and are redone exactly (`_exact_blocks`)
     when a live run of the group stopped or diverged in them (or, see `_fast_blocks`, hit a
@@ -490,11 +491,15 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | Non
     over RUNS), so `lax.cond` stays a branch under vmap. Optimizers with extra evaluations (line
     searches, Hessians), whose step dwarfs the bookkeeping, take the exact step only, and so do
     all without `fast` (small jobs: it would double the compiled program for little gain).
+
+    Records stay time-major, as the steps make them: the host reads them run-major through
+    transposed views (see `run`), so no pass over them transposes or concatenates.
     """
     per, cut = fast_span(job.every), _kept(keep)
+    first = {} if first is None else first
     if not fast or job.spec.counts_extra_evals or blocks % per:
         c, rec = _exact_blocks(job, opt, c, blocks, cut)
-        return c, jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), rec)
+        return c, rec | {k: jnp.concatenate([v[None], rec[k]]) for k, v in first.items()}
     span = per * job.every
     exact = lambda c: _exact_blocks(job, opt, c, per, cut)  # noqa: E731
 
@@ -504,19 +509,25 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | Non
         redo = jax.lax.pmax(redo.astype(jnp.int32), RUNS) > 0
         return *jax.lax.cond(redo, exact, lambda _: (cf, rf), c), redo
 
-    def body(state, _):
-        c, skip, wait = state
+    def body(state, block):
+        c, skip, wait, out = state
         straight = (skip > 0) | (jax.lax.pmax(c.t, RUNS) + span > job.total)
         c, rec, failed = jax.lax.cond(straight, lambda c: (*exact(c), False), attempt, c)
         wait = jnp.where(failed, jnp.minimum(2 * wait, BACKOFF), jnp.where(straight, wait, 1))
         skip = jnp.where(failed, wait, jnp.maximum(skip - 1, 0))
-        # run-major tiles (kept runs, per, ...): after the loop only whole rows of `per` steps move
-        return (c, skip, wait), jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), rec)
+        # written in place into the records the loop carries (not stacked by the scan, which
+        # would leave `first` to be concatenated in front afterwards: a copy of every record)
+        at = lambda k: block + (k in first)  # noqa: E731
+        out = {k: jax.lax.dynamic_update_slice_in_dim(o, rec[k], at(k), 0) for k, o in out.items()}
+        return (c, skip, wait, out), None
 
+    shapes = jax.eval_shape(exact, c)[1]
+    out = {k: jnp.empty(((k in first) + blocks, *a.shape[1:]), a.dtype) for k, a in shapes.items()}
+    out |= {k: out[k].at[0].set(v) for k, v in first.items()}
     one = jnp.ones([], jnp.int32)
-    (c, _, _), rec = jax.lax.scan(body, (c, 0 * one, one), length=blocks // per)
-    run_major = lambda a: jnp.swapaxes(a, 0, 1).reshape(a.shape[1], -1, *a.shape[3:])  # noqa: E731
-    return c, jax.tree.map(run_major, rec)
+    starts = per * jnp.arange(blocks // per, dtype=jnp.int32)
+    (c, _, _, out), _ = jax.lax.scan(body, (c, 0 * one, one, out), starts)
+    return c, out
 
 
 def _program(
@@ -559,23 +570,26 @@ def _program(
                 c0 = c0._replace(seed=seed, hash=_run_hash(noise, seed))
             else:
                 c0 = s
-            c, rec = _advance(job, opt, c0, blocks, fast, k)
+            first = None
             if fresh:
                 first = _kept(k)(_observe(c0, fields, job.spec.counts_extra_evals))
-                rec |= {key: jnp.concatenate([v[:, None], rec[key]], 1) for key, v in first.items()}
-            return c, rec
+            return _advance(job, opt, c0, blocks, fast, k, first)
 
         # a hyperparameter shared by every run is a scalar, not mapped: Adam's b1**t is then one
         # power per step, not one per run
         axes = {k: 0 if jnp.ndim(v) else None for k, v in hp.items()}
         vmapped = jax.vmap(one, in_axes=(axes, 0, 0), out_axes=(0, None), axis_name=RUNS)
-        c, rec = vmapped(hp, s, seed)  # records (kept runs, T, ...)
+        c, rec = vmapped(hp, s, seed)  # records (T, kept runs, ...)
         carries.append(c)
         records.append(rec)
-    out = (tuple(carries), tuple(records))
+    carries, records = tuple(carries), tuple(records)
     if sharding is not None:
-        out = jax.tree.map(lambda a: jax.lax.with_sharding_constraint(a, sharding), out)
-    return out
+        constrain = lambda tree, s: jax.tree.map(  # noqa: E731
+            lambda a: jax.lax.with_sharding_constraint(a, s), tree
+        )
+        carries = constrain(carries, sharding)
+        records = constrain(records, devices_.split_runs(sharding.mesh, axis=1))
+    return carries, records
 
 
 program = jax.jit(
@@ -801,7 +815,7 @@ def run(
         done = sum(min(w, max(r - i * w, 0)) for r, w in zip(sizes, widths, strict=True))
         parts = []
         for c, rec in enumerate(pending):
-            parts.append(_fetch(rec))
+            parts.append(jax.tree.map(lambda a: np.swapaxes(a, 0, 1), _fetch(rec)))  # views
             if on_chunk is not None:
                 first, last = (min(n * per_call * record_every, steps) for n in (c, c + 1))
                 on_chunk(done * (last - first))
