@@ -25,7 +25,6 @@ in a grid, in chunks and on any number of devices. `noise=None` compiles no rand
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -135,18 +134,19 @@ class _Carry(NamedTuple):
 
 
 def _diagnose(f, x, step, grad):
-    """(D_u f = ∇f·u, cos(u, −∇f), uᵀHu) for the unit update direction u = step/‖step‖; Hu by
-    one jvp of ∇f."""
+    """(D_u f = ∇f·u, cos(u, −∇f), uᵀHu) for the unit update direction u = step/‖step‖; uᵀHu is
+    d²/dt² f(x + tu) at t = 0, by forward over forward mode (two jvps, no reverse pass)."""
     norm = _norm2(step)
     u = step / jnp.where(norm > 0, norm, 1.0)
-    hu = jax.jvp(jax.grad(f), (x,), (u,))[1]
+    along = lambda y: jax.jvp(f, (y,), (u,))[1]  # noqa: E731  (y ↦ ∇f(y)·u)
+    curvature = jax.jvp(along, (x,), (u,))[1]
     d_u = _dot(grad, u)
     nan = jnp.full_like(d_u, jnp.nan)
     keep = norm > 0
     return (
         jnp.where(keep, d_u, nan),
         jnp.where(keep, -d_u / _norm2(grad), nan),
-        jnp.where(keep, _dot(u, hu), nan),
+        jnp.where(keep, curvature, nan),
     )
 
 
@@ -247,31 +247,29 @@ def _isolated(fn: Callable, off: Callable, args: Any, on: jax.Array) -> Any:
     return jax.lax.cond(on, fn, off, *args)
 
 
-def _diagnostics(f, x, step, grad, total) -> dict[str, jax.Array]:
-    """`_diagnose`'s numbers by name, isolated like the update (the same bits in every kernel)."""
-    off = lambda x, step, grad: (x[0], x[0], x[0])  # noqa: E731
-    out = _isolated(functools.partial(_diagnose, f), off, (x, step, grad), total > 0)
-    return dict(zip(DIAGNOSTICS, out, strict=True))
-
-
-def _update(f, spec: Spec, opt, c: _Carry, noise, total):
+def _update(f, spec: Spec, opt, c: _Carry, noise, total, diagnostics: bool):
     """The optimizer's step from c, unmasked: (x_new, f(x_new), ∇f(x_new), ‖∇f(x_new)‖, state,
-    evals); the norm is computed with the step, so both paths test convergence on the same bits."""
+    evals, diagnostics of the step); the norm is computed with the step, so both paths test
+    convergence on the same bits."""
 
     def core(x, value, grad, state, t, seed, hash_):
         seen = _Carry(x, value, grad, state, None, None, None, t, None, None, seed, hash_)
-        value, grad, value_fn = _seen(f, noise, seen)
-        updates, state = opt.update(grad, state, x, value=value, grad=grad, value_fn=value_fn)
-        x = optax.apply_updates(x, updates)
-        v, g = jax.value_and_grad(f)(x)
-        return x, v, g, _norm2(g), state
+        value, noisy, value_fn = _seen(f, noise, seen)
+        updates, state = opt.update(noisy, state, x, value=value, grad=noisy, value_fn=value_fn)
+        new = optax.apply_updates(x, updates)
+        v, g = jax.value_and_grad(f)(new)
+        out = _diagnose(f, x, new - x, grad) if diagnostics else ()
+        return new, v, g, _norm2(g), state, out
 
     args = (c.x, c.value, c.grad, c.opt_state, c.t, c.seed, c.hash)
     # never taken; not the inputs themselves (floats negated), or XLA folds the branch away
     flip = lambda a: -a if jnp.issubdtype(a.dtype, jnp.floating) else a  # noqa: E731
-    off = lambda x, v, g, state, *_: jax.tree.map(flip, (x, v, g, v, state))  # noqa: E731
-    x, v, g, norm, state = _isolated(core, off, args, total > 0)
-    return x, v, g, norm, state, _per_step(spec, state)
+    off = lambda x, v, g, state, *_: jax.tree.map(  # noqa: E731
+        flip, (x, v, g, v, state, (v,) * 3 if diagnostics else ())
+    )
+    x, v, g, norm, state, out = _isolated(core, off, args, total > 0)
+    out = dict(zip(DIAGNOSTICS, out, strict=True)) if diagnostics else {}
+    return x, v, g, norm, state, _per_step(spec, state), out
 
 
 def _per_step(spec: Spec, state) -> jax.Array:
@@ -285,7 +283,7 @@ def _step(
 ):
     """One exact update; finished, diverged or padding (t ≥ total) runs are frozen by masking."""
     active = (c.status == RUNNING) & (c.t < total)
-    x, v, g, norm, state, per_step = _update(f, spec, opt, c, noise, total)
+    x, v, g, norm, state, per_step, out = _update(f, spec, opt, c, noise, total, diagnostics)
     finite = jnp.isfinite(v) & _all_finite(x) & _all_finite(g)
     # computed once: XLA would otherwise recompute the predicate (f(x_new), three finiteness
     # tests) inside each of its consumers' fusions
@@ -313,10 +311,8 @@ def _step(
         c.seed,
         c.hash,
     )
-    out = {}
-    if diagnostics:
-        out = _diagnostics(f, c.x, new.x - c.x, c.grad, total)
-    return new, out
+    nan = jnp.full_like(v, jnp.nan)
+    return new, {k: jnp.where(take, d, nan) for k, d in out.items()}
 
 
 def _observe(c: _Carry, fields: tuple[str, ...], counted: bool) -> dict[str, jax.Array]:
@@ -349,15 +345,14 @@ def _fast_step(job: _Job, opt, c: _Carry, low, diagnostics: bool):
     of the block's last value tells whether any step needs the exact path. `low` (or None) keeps
     the least value seen when target hits must be watched without a per-step record.
     """
-    x, v, g, norm, state, per_step = _update(job.f, job.spec, opt, c, job.noise, job.total)
+    x, v, g, norm, state, per_step, out = _update(
+        job.f, job.spec, opt, c, job.noise, job.total, diagnostics
+    )
     ok = jnp.isfinite(v) & _all_finite(x) & _all_finite(g)
     ok = ok & ~jnp.isnan(c.value) & ~_converged(v, norm, job.tol_grad, job.f_target)
     u = jnp.where(ok, v, jnp.nan)
     evals = c.evals + per_step if job.spec.counts_extra_evals else c.evals
     new = c._replace(x=x, value=u, grad=g, opt_state=state, evals=evals, t=c.t + 1)
-    out = {}
-    if diagnostics:
-        out = _diagnostics(job.f, c.x, x - c.x, c.grad, job.total)
     return new, None if low is None else jnp.minimum(low, u), out
 
 
