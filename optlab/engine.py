@@ -92,6 +92,9 @@ class Trajectory(NamedTuple):
     f* unknown) and `hit_evals` (R, K, 3) the cumulative (f, ∇f, ∇²f) evaluation counts up to
     and including that step (−1: never); `cum_f_evals`, `cum_grad_evals`, `cum_hessian_evals`
     (R, T'+1) are the cumulative counts at the recorded steps.
+
+    The per-step records are run-major views of the engine's time-major arrays (strided;
+    `np.ascontiguousarray` gives a C-ordered copy).
     """
 
     params: Any
