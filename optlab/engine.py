@@ -394,7 +394,7 @@ def _exact_blocks(job: _Job, opt, c: _Carry, n: int, cut: Callable = lambda rec:
 def _kept(keep: int | None) -> Callable:
     """Per-run records (vmapped over RUNS) -> the first `keep` runs' (None: all), stacked on a
     leading axis and no longer mapped: inside the scan, so the padding lanes of a lone run are
-    neither written per step nor transposed after the loop."""
+    not written at all."""
 
     def cut(a: jax.Array) -> jax.Array:
         return jax.lax.all_gather(a, RUNS)[:keep]
