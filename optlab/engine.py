@@ -582,11 +582,9 @@ def _program(
         records.append(rec)
     carries, records = tuple(carries), tuple(records)
     if sharding is not None:
-        constrain = lambda tree, s: jax.tree.map(  # noqa: E731
-            lambda a: jax.lax.with_sharding_constraint(a, s), tree
-        )
-        carries = constrain(carries, sharding)
-        records = constrain(records, devices_.split_runs(sharding.mesh, axis=1))
+        carries = jax.lax.with_sharding_constraint(carries, sharding)
+        by_step = devices_.split_runs(sharding.mesh, axis=1)  # records are (T, runs, ...)
+        records = jax.lax.with_sharding_constraint(records, by_step)
     return carries, records
 
 
