@@ -425,6 +425,9 @@ def _fast_blocks(job: _Job, opt, c0: _Carry, n: int, cut: Callable):
     from_record = targets and job.every == 1 and "loss" in job.fields and not counted
     watch = targets and not from_record
 
+    live = c0.status == RUNNING
+    frozen = _observe(c0, job.fields, counted)
+
     def block(carry, _):
         c, low = carry
         c, low, out = _fast_step(job, opt, c, low, job.diagnostics)
@@ -432,11 +435,12 @@ def _fast_blocks(job: _Job, opt, c0: _Carry, n: int, cut: Callable):
             body = lambda _, cl: _fast_step(job, opt, *cl, False)[:2]  # noqa: E731
             c, low = jax.lax.fori_loop(0, _rest(job), body, (c, low))
         rec = out | _observe(c, job.fields, counted)
-        return (c, low), (cut(rec), rec["loss"] if from_record else None)
+        # a run frozen at the start records its frozen state (and NaN diagnostics)
+        kept = {k: jnp.where(live, v, frozen.get(k, jnp.nan)) for k, v in rec.items()}
+        return (c, low), (cut(kept), rec["loss"] if from_record else None)
 
     low0 = jnp.full_like(c0.value, jnp.inf) if watch else None
     (c, low), (rec, losses) = jax.lax.scan(block, (c0, low0), length=n)
-    live = c0.status == RUNNING
     redo = jnp.isnan(c.value)
     hit = c0.hit
     if watch:
@@ -444,14 +448,6 @@ def _fast_blocks(job: _Job, opt, c0: _Carry, n: int, cut: Callable):
         redo = redo | (low <= unhit)
     elif from_record:
         hit = _first_hits(c0, losses, job.below)
-    # records (n, kept runs, ...): the kept runs' frozen state where they were not live
-    frozen, live_kept = cut(_observe(c0, job.fields, counted)), cut(live)
-    put_back = lambda k, v: jnp.where(  # noqa: E731
-        live_kept.reshape(1, -1, *(1,) * (v.ndim - 2)),
-        v,
-        frozen[k][None] if k in frozen else jnp.full_like(v, jnp.nan),
-    )
-    rec = {k: put_back(k, v) for k, v in rec.items()}
     keep = lambda new, old: jnp.where(live, new, old)  # noqa: E731
     c = c._replace(
         x=keep(c.x, c0.x),
