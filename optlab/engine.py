@@ -391,15 +391,25 @@ def _exact_blocks(job: _Job, opt, c: _Carry, n: int, cut: Callable = lambda rec:
     return jax.lax.scan(block, c, length=n)
 
 
+STACKED = "diagnostics"  # the record holding the DIAGNOSTICS, stacked (3, runs)
+
+
 def _kept(keep: int | None) -> Callable:
     """Per-run records (vmapped over RUNS) -> the first `keep` runs' (None: all), stacked on a
     leading axis and no longer mapped: inside the scan, so the padding lanes of a lone run are
-    not written at all."""
+    not written at all. The three diagnostics become one record, STACKED (3, runs kept): one
+    write a step instead of three."""
 
     def cut(a: jax.Array) -> jax.Array:
         return jax.lax.all_gather(a, RUNS)[:keep]
 
-    return lambda rec: jax.tree.map(cut, rec)
+    def kept(rec: dict) -> dict:
+        out = {k: cut(v) for k, v in rec.items() if k not in DIAGNOSTICS}
+        if DIAGNOSTICS[0] in rec:
+            out[STACKED] = jnp.stack([cut(rec[k]) for k in DIAGNOSTICS])
+        return out
+
+    return kept
 
 
 def _first_hits(c0: _Carry, values, below):
@@ -579,9 +589,16 @@ def _program(
     carries, records = tuple(carries), tuple(records)
     if sharding is not None:
         carries = jax.lax.with_sharding_constraint(carries, sharding)
-        by_step = devices_.split_runs(sharding.mesh, axis=1)  # records are (T, runs, ...)
-        records = jax.lax.with_sharding_constraint(records, by_step)
+        records = jax.lax.with_sharding_constraint(records, _by_step(records, sharding.mesh))
     return carries, records
+
+
+def _by_step(records: tuple[dict, ...], mesh) -> tuple[dict, ...]:
+    """Shardings of the records, (T, runs, ...) or STACKED (T, 3, runs): the runs split."""
+    return tuple(
+        {k: devices_.split_runs(mesh, axis=2 if k == STACKED else 1) for k in group}
+        for group in records
+    )
 
 
 program = jax.jit(
@@ -807,7 +824,7 @@ def run(
         done = sum(min(w, max(r - i * w, 0)) for r, w in zip(sizes, widths, strict=True))
         parts = []
         for c, rec in enumerate(pending):
-            parts.append(jax.tree.map(lambda a: np.swapaxes(a, 0, 1), _fetch(rec)))  # views
+            parts.append([{k: _run_major(k, a) for k, a in g.items()} for g in _fetch(rec)])
             if on_chunk is not None:
                 first, last = (min(n * per_call * record_every, steps) for n in (c, c + 1))
                 on_chunk(done * (last - first))
@@ -826,6 +843,12 @@ def run(
             finals[g].append(ends[g])
     traj = _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, record_every, dtype)
     return traj._replace(targets=np.asarray(targets, dtype=float))
+
+
+def _run_major(key: str, a: np.ndarray) -> np.ndarray:
+    """A record as the device leaves it, (T, runs, ...) or STACKED (T, 3, runs), as a view
+    (runs, T, ...)."""
+    return np.moveaxis(a, 2, 0) if key == STACKED else np.swapaxes(a, 0, 1)
 
 
 def _derive(end: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -885,12 +908,15 @@ def _assemble(recs, finals, sizes, fields, diagnostics, blocks, steps, every, dt
         ]
         return groups[0] if len(groups) == 1 else np.concatenate(groups)
 
-    out = {k: cat(recs, k) for k in fields + (DIAGNOSTICS if diagnostics else ())}
+    out = {k: cat(recs, k) for k in fields}
     for k in ("params", "loss", "grad", "grad_norm"):
         out.setdefault(k, None)
     if out["grad"] is not None:
         out["grad_norm"] = _norm(out["grad"])
-    if not diagnostics:
+    if diagnostics:  # views of the stacked record (R, T, 3)
+        stacked = cat(recs, STACKED)
+        out |= {k: stacked[..., i] for i, k in enumerate(DIAGNOSTICS)}
+    else:
         nan = np.broadcast_to(np.asarray(np.nan, dtype=dtype), (sum(sizes), blocks))
         out |= dict.fromkeys(DIAGNOSTICS, nan)
     status, evals = cat(finals, "status"), cat(finals, "evals")
