@@ -425,8 +425,9 @@ def _fast_blocks(job: _Job, opt, c0: _Carry, n: int, cut: Callable):
     """n record blocks of unmasked steps for one run: (carry, `cut` records (see `_kept`), whether
     to redo exactly).
 
-    A run frozen at the start is put back (state, records; NaN diagnostics) at the end, so only
-    runs live at the start count; the block stands when none of them stopped or diverged in it.
+    A run frozen at the start records its frozen state (NaN diagnostics) at every step and is
+    put back at the end, so only runs live at the start count; the block stands when none of
+    them stopped or diverged in it.
     Target hits are then read off the per-step loss record (every = 1) and are exact; without it,
     or when hits need per-step evaluation counts, a new hit is redone exactly too.
     """
