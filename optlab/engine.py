@@ -502,11 +502,27 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | Non
     """
     per, cut = fast_span(job.every), _kept(keep)
     first = {} if first is None else first
+    exact = lambda c, n=per: _exact_blocks(job, opt, c, n, cut)  # noqa: E731
+    shapes = jax.eval_shape(exact, c)[1]
+    out = {k: jnp.empty(((k in first) + blocks, *a.shape[1:]), a.dtype) for k, a in shapes.items()}
+    out |= {k: out[k].at[0].set(v) for k, v in first.items()}
+
+    def write(out, rec, block):
+        """`out` with the record blocks `rec` written in place from `block` on (a row further
+        for the fields whose row 0 is the start): not stacked by a scan, which would leave
+        `first` to be concatenated in front afterwards, a copy of every record."""
+        at = lambda k: block + (k in first)  # noqa: E731
+        return {k: jax.lax.dynamic_update_slice_in_dim(o, rec[k], at(k), 0) for k, o in out.items()}
+
     if not fast or job.spec.counts_extra_evals or blocks % per:
-        c, rec = _exact_blocks(job, opt, c, blocks, cut)
-        return c, rec | {k: jnp.concatenate([v[None], rec[k]]) for k, v in first.items()}
+
+        def each(state, block):
+            c, rec = exact(state[0], 1)
+            return (c, write(state[1], rec, block)), None
+
+        (c, out), _ = jax.lax.scan(each, (c, out), jnp.arange(blocks, dtype=jnp.int32))
+        return c, out
     span = per * job.every
-    exact = lambda c: _exact_blocks(job, opt, c, per, cut)  # noqa: E731
 
     def attempt(c):
         """The fast blocks, redone exactly from c when a live run stopped in them."""
@@ -520,15 +536,8 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | Non
         c, rec, failed = jax.lax.cond(straight, lambda c: (*exact(c), False), attempt, c)
         wait = jnp.where(failed, jnp.minimum(2 * wait, BACKOFF), jnp.where(straight, wait, 1))
         skip = jnp.where(failed, wait, jnp.maximum(skip - 1, 0))
-        # written in place into the records the loop carries (not stacked by the scan, which
-        # would leave `first` to be concatenated in front afterwards: a copy of every record)
-        at = lambda k: block + (k in first)  # noqa: E731
-        out = {k: jax.lax.dynamic_update_slice_in_dim(o, rec[k], at(k), 0) for k, o in out.items()}
-        return (c, skip, wait, out), None
+        return (c, skip, wait, write(out, rec, block)), None
 
-    shapes = jax.eval_shape(exact, c)[1]
-    out = {k: jnp.empty(((k in first) + blocks, *a.shape[1:]), a.dtype) for k, a in shapes.items()}
-    out |= {k: out[k].at[0].set(v) for k, v in first.items()}
     one = jnp.ones([], jnp.int32)
     starts = per * jnp.arange(blocks // per, dtype=jnp.int32)
     (c, _, _, out), _ = jax.lax.scan(body, (c, 0 * one, one, out), starts)
