@@ -366,9 +366,10 @@ def _rest(job: _Job) -> jax.Array:
     return jnp.minimum(job.every - 1, job.total)
 
 
-def _exact_blocks(job: _Job, opt, c: _Carry, n: int, cut: Callable = lambda rec: rec):
+def _exact_blocks(job: _Job, opt, c: _Carry, n: int, cut: Callable, into=None):
     """n record blocks of `every` exact steps for one run, recording `cut` of the state after
-    each (see `_kept`)."""
+    each (see `_kept`): (carry, records (n, ...)), or with `into` = (out, write), (carry, out
+    with each block's records written by `write(out, rec, i)`)."""
     step = lambda c, diagnostics: _step(  # noqa: E731
         job.f,
         job.spec,
@@ -388,7 +389,15 @@ def _exact_blocks(job: _Job, opt, c: _Carry, n: int, cut: Callable = lambda rec:
             c = jax.lax.fori_loop(0, _rest(job), lambda _, c: step(c, False)[0], c)
         return c, cut(out | _observe(c, job.fields, job.spec.counts_extra_evals))
 
-    return jax.lax.scan(block, c, length=n)
+    if into is None:
+        return jax.lax.scan(block, c, length=n)
+    out, write = into
+
+    def block_into(state, i):
+        c, rec = block(state[0], i)
+        return (c, write(state[1], jax.tree.map(lambda a: a[None], rec), i)), None
+
+    return jax.lax.scan(block_into, (c, out), jnp.arange(n, dtype=jnp.int32))[0]
 
 
 STACKED = "diagnostics"  # the record holding the DIAGNOSTICS, stacked (3, runs)
@@ -515,13 +524,7 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | Non
         return {k: jax.lax.dynamic_update_slice_in_dim(o, rec[k], at(k), 0) for k, o in out.items()}
 
     if not fast or job.spec.counts_extra_evals or blocks % per:
-
-        def each(state, block):
-            c, rec = exact(state[0], 1)
-            return (c, write(state[1], rec, block)), None
-
-        (c, out), _ = jax.lax.scan(each, (c, out), jnp.arange(blocks, dtype=jnp.int32))
-        return c, out
+        return _exact_blocks(job, opt, c, blocks, cut, (out, write))
     span = per * job.every
 
     def attempt(c):
