@@ -366,10 +366,8 @@ def _rest(job: _Job) -> jax.Array:
     return jnp.minimum(job.every - 1, job.total)
 
 
-def _exact_blocks(job: _Job, opt, c: _Carry, n: int, cut: Callable, into=None):
-    """n record blocks of `every` exact steps for one run, recording `cut` of the state after
-    each (see `_kept`): (carry, records (n, ...)), or with `into` = (out, write), (carry, out
-    with each block's records written by `write(out, rec, i)`)."""
+def _exact_block(job: _Job, opt, c: _Carry, cut: Callable):
+    """One record block of `every` exact steps: (carry, `cut` of its records, see `_kept`)."""
     step = lambda c, diagnostics: _step(  # noqa: E731
         job.f,
         job.spec,
@@ -382,22 +380,21 @@ def _exact_blocks(job: _Job, opt, c: _Carry, n: int, cut: Callable, into=None):
         job.noise,
         diagnostics,
     )
+    c, out = step(c, job.diagnostics)
+    if job.every > 1:
+        c = jax.lax.fori_loop(0, _rest(job), lambda _, c: step(c, False)[0], c)
+    return c, cut(out | _observe(c, job.fields, job.spec.counts_extra_evals))
 
-    def block(c, _):
-        c, out = step(c, job.diagnostics)
-        if job.every > 1:
-            c = jax.lax.fori_loop(0, _rest(job), lambda _, c: step(c, False)[0], c)
-        return c, cut(out | _observe(c, job.fields, job.spec.counts_extra_evals))
 
-    if into is None:
-        return jax.lax.scan(block, c, length=n)
-    out, write = into
+def _exact_blocks(job: _Job, opt, c: _Carry, n, cut: Callable, out: dict, write: Callable, at):
+    """n (may be traced) record blocks of exact steps for one run, block i's records written in
+    place by `write(out, rec, at + i)`: (carry, out)."""
 
-    def block_into(state, i):
-        c, rec = block(state[0], i)
-        return (c, write(state[1], jax.tree.map(lambda a: a[None], rec), i)), None
+    def block(i, state):
+        c, rec = _exact_block(job, opt, state[0], cut)
+        return c, write(state[1], rec, at + i)
 
-    return jax.lax.scan(block_into, (c, out), jnp.arange(n, dtype=jnp.int32))[0]
+    return jax.lax.fori_loop(0, n, block, (c, out))
 
 
 STACKED = "diagnostics"  # the record holding the DIAGNOSTICS, stacked (3, runs)
@@ -430,13 +427,13 @@ def _first_hits(c0: _Carry, values, below):
     return jnp.where((c0.hit < 0) & jnp.any(reached, axis=0), step, c0.hit)
 
 
-def _fast_blocks(job: _Job, opt, c0: _Carry, n: int, cut: Callable):
-    """n record blocks of unmasked steps for one run: (carry, `cut` records (see `_kept`), whether
-    to redo exactly).
+def _fast_blocks(job: _Job, opt, c0: _Carry, n, per: int, cut: Callable, out, write, at):
+    """n (traced: 0 or `per`) record blocks of unmasked steps for one run, block i's records
+    written in place by `write(out, rec, at + i)`: (carry, out, whether to redo exactly).
 
     A run frozen at the start records its frozen state (NaN diagnostics) at every step and is
-    put back at the end, so only runs live at the start count; the block stands when none of
-    them stopped or diverged in it.
+    put back at the end, so only runs live at the start count; the blocks stand when none of
+    them stopped or diverged in them. With n = 0 the carry is c0 and `out` is unchanged.
     Target hits are then read off the per-step loss record (every = 1) and are exact; without it,
     or when hits need per-step evaluation counts, a new hit is redone exactly too.
     """
@@ -448,19 +445,22 @@ def _fast_blocks(job: _Job, opt, c0: _Carry, n: int, cut: Callable):
     live = c0.status == RUNNING
     frozen = _observe(c0, job.fields, counted)
 
-    def block(carry, _):
-        c, low = carry
-        c, low, out = _fast_step(job, opt, c, low, job.diagnostics)
+    def block(i, state):
+        c, low, losses, out = state
+        c, low, diagnosed = _fast_step(job, opt, c, low, job.diagnostics)
         if job.every > 1:
             body = lambda _, cl: _fast_step(job, opt, *cl, False)[:2]  # noqa: E731
             c, low = jax.lax.fori_loop(0, _rest(job), body, (c, low))
-        rec = out | _observe(c, job.fields, counted)
+        rec = diagnosed | _observe(c, job.fields, counted)
         # a run frozen at the start records its frozen state (and NaN diagnostics)
         kept = {k: jnp.where(live, v, frozen.get(k, jnp.nan)) for k, v in rec.items()}
-        return (c, low), (cut(kept), rec["loss"] if from_record else None)
+        if from_record:
+            losses = losses.at[i].set(rec["loss"])
+        return c, low, losses, write(out, cut(kept), at + i)
 
     low0 = jnp.full_like(c0.value, jnp.inf) if watch else None
-    (c, low), (rec, losses) = jax.lax.scan(block, (c0, low0), length=n)
+    losses0 = jnp.full((per,), jnp.inf, c0.value.dtype) if from_record else None
+    c, low, losses, out = jax.lax.fori_loop(0, n, block, (c0, low0, losses0, out))
     redo = jnp.isnan(c.value)
     hit = c0.hit
     if watch:
@@ -477,7 +477,7 @@ def _fast_blocks(job: _Job, opt, c0: _Carry, n: int, cut: Callable):
         hit=keep(hit, c0.hit),
         steps=c0.steps + live * (n * job.every),
     )
-    return c, rec, live & redo
+    return c, out, live & redo
 
 
 BLOCK = 16  # steps of a fast block (rounded to whole record blocks)
@@ -502,44 +502,47 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | Non
     target), and the block crossing the job's end is exact; after a redo the next blocks go
     straight to the exact step, for up to BACKOFF blocks (doubling), so jobs whose runs stop
     often cost little more than the exact step. The decision is one for all runs (a collective
-    over RUNS), so `lax.cond` stays a branch under vmap. Optimizers with extra evaluations (line
-    searches, Hessians), whose step dwarfs the bookkeeping, take the exact step only, and so do
-    all without `fast` (small jobs: it would double the compiled program for little gain).
+    over RUNS), so it stays a scalar under vmap: it sets the trip counts of the fast and the exact
+    loop (0 or the blocks), not a `lax.cond`, whose branches would return their records to be
+    copied into the job's buffers. Optimizers with extra evaluations (line searches, Hessians),
+    whose step dwarfs the bookkeeping, take the exact step only, and so do all without `fast`
+    (small jobs: it would double the compiled program for little gain).
 
-    Records stay time-major, as the steps make them: the host reads them run-major through
-    transposed views (see `run`), so no pass over them transposes or concatenates.
+    Records stay time-major, as the steps make them, each step's written once, in place, into
+    the job's buffers (a redone block overwrites the fast block's rows): the host reads them
+    run-major through transposed views (see `run`), so no pass over them copies, transposes or
+    concatenates.
     """
     per, cut = fast_span(job.every), _kept(keep)
     first = {} if first is None else first
-    exact = lambda c, n=per: _exact_blocks(job, opt, c, n, cut)  # noqa: E731
-    shapes = jax.eval_shape(exact, c)[1]
-    out = {k: jnp.empty(((k in first) + blocks, *a.shape[1:]), a.dtype) for k, a in shapes.items()}
+    shapes = jax.eval_shape(lambda c: _exact_block(job, opt, c, cut), c)[1]
+    out = {k: jnp.empty(((k in first) + blocks, *a.shape), a.dtype) for k, a in shapes.items()}
     out |= {k: out[k].at[0].set(v) for k, v in first.items()}
 
     def write(out, rec, block):
-        """`out` with the record blocks `rec` written in place from `block` on (a row further
-        for the fields whose row 0 is the start): not stacked by a scan, which would leave
-        `first` to be concatenated in front afterwards, a copy of every record."""
+        """`out` with the record block `rec` written in place at row `block` (a row further for
+        the fields whose row 0 is the start)."""
         at = lambda k: block + (k in first)  # noqa: E731
-        return {k: jax.lax.dynamic_update_slice_in_dim(o, rec[k], at(k), 0) for k, o in out.items()}
+        return {k: jax.lax.dynamic_update_index_in_dim(o, rec[k], at(k), 0) for k, o in out.items()}
 
     if not fast or job.spec.counts_extra_evals or blocks % per:
-        return _exact_blocks(job, opt, c, blocks, cut, (out, write))
+        return _exact_blocks(job, opt, c, blocks, cut, out, write, 0)
     span = per * job.every
 
-    def attempt(c):
-        """The fast blocks, redone exactly from c when a live run stopped in them."""
-        cf, rf, redo = _fast_blocks(job, opt, c, per, cut)
-        redo = jax.lax.pmax(redo.astype(jnp.int32), RUNS) > 0
-        return *jax.lax.cond(redo, exact, lambda _: (cf, rf), c), redo
-
     def body(state, block):
-        c, skip, wait, out = state
-        straight = (skip > 0) | (jax.lax.pmax(c.t, RUNS) + span > job.total)
-        c, rec, failed = jax.lax.cond(straight, lambda c: (*exact(c), False), attempt, c)
+        """`per` record blocks from `block` on: fast, then redone exactly from the same carry
+        when a live run stopped in them; either loop runs 0 times when not needed."""
+        c0, skip, wait, out = state
+        straight = (skip > 0) | (jax.lax.pmax(c0.t, RUNS) + span > job.total)
+        tries = jnp.where(straight, 0, per)
+        cf, out, redo = _fast_blocks(job, opt, c0, tries, per, cut, out, write, block)
+        failed = ~straight & (jax.lax.pmax(redo.astype(jnp.int32), RUNS) > 0)
+        again = straight | failed
+        ce, out = _exact_blocks(job, opt, c0, jnp.where(again, per, 0), cut, out, write, block)
+        c = jax.tree.map(lambda e, f: jnp.where(again, e, f), ce, cf)
         wait = jnp.where(failed, jnp.minimum(2 * wait, BACKOFF), jnp.where(straight, wait, 1))
         skip = jnp.where(failed, wait, jnp.maximum(skip - 1, 0))
-        return (c, skip, wait, write(out, rec, block)), None
+        return (c, skip, wait, out), None
 
     one = jnp.ones([], jnp.int32)
     starts = per * jnp.arange(blocks // per, dtype=jnp.int32)
