@@ -25,6 +25,7 @@ in a grid, in chunks and on any number of devices. `noise=None` compiles no rand
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -492,7 +493,23 @@ def fast_span(every: int) -> int:
     return max(1, BLOCK // every)
 
 
-def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | None, first=None):
+def _write(out: dict, rec: dict, row, shifted: tuple[str, ...] = (), rows: bool = False) -> dict:
+    """`out` with the records `rec` of one record block (`rows`: of several) written in place at
+    `row`, a row further for the fields in `shifted` (whose row 0 is the start)."""
+    put = jax.lax.dynamic_update_slice_in_dim if rows else jax.lax.dynamic_update_index_in_dim
+    return {k: put(o, rec[k], row + (k in shifted), 0) for k, o in out.items()}
+
+
+def _advance(
+    job: _Job,
+    opt,
+    c: _Carry,
+    blocks: int,
+    fast: bool,
+    keep: int | None,
+    first=None,
+    staged: bool = False,
+):
     """`blocks` record blocks of one run (vmapped over RUNS), recording the state after each:
     records (blocks, runs kept, ...), not mapped over RUNS (see `_kept`), after `first` (runs
     kept, ...), the records of the start, when given.
@@ -511,7 +528,8 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | Non
     Records stay time-major, as the steps make them, each step's written once, in place, into
     the job's buffers (a redone block overwrites the fast block's rows): the host reads them
     run-major through transposed views (see `run`), so no pass over them copies, transposes or
-    concatenates.
+    concatenates. `staged` (accelerators, see `_staged`): the blocks run with known trip counts
+    inside `lax.cond` branches, into a block's buffer then copied into the job's.
     """
     per, cut = fast_span(job.every), _kept(keep)
     first = {} if first is None else first
@@ -519,27 +537,39 @@ def _advance(job: _Job, opt, c: _Carry, blocks: int, fast: bool, keep: int | Non
     out = {k: jnp.empty(((k in first) + blocks, *a.shape), a.dtype) for k, a in shapes.items()}
     out |= {k: out[k].at[0].set(v) for k, v in first.items()}
 
-    def write(out, rec, block):
-        """`out` with the record block `rec` written in place at row `block` (a row further for
-        the fields whose row 0 is the start)."""
-        at = lambda k: block + (k in first)  # noqa: E731
-        return {k: jax.lax.dynamic_update_index_in_dim(o, rec[k], at(k), 0) for k, o in out.items()}
+    write = functools.partial(_write, shifted=tuple(first))
 
     if not fast or job.spec.counts_extra_evals or blocks % per:
         return _exact_blocks(job, opt, c, blocks, cut, out, write, 0)
     span = per * job.every
 
-    def body(state, block):
+    def in_place(c0, straight, out, block):
         """`per` record blocks from `block` on: fast, then redone exactly from the same carry
         when a live run stopped in them; either loop runs 0 times when not needed."""
-        c0, skip, wait, out = state
-        straight = (skip > 0) | (jax.lax.pmax(c0.t, RUNS) + span > job.total)
         tries = jnp.where(straight, 0, per)
         cf, out, redo = _fast_blocks(job, opt, c0, tries, per, cut, out, write, block)
         failed = ~straight & (jax.lax.pmax(redo.astype(jnp.int32), RUNS) > 0)
         again = straight | failed
         ce, out = _exact_blocks(job, opt, c0, jnp.where(again, per, 0), cut, out, write, block)
-        c = jax.tree.map(lambda e, f: jnp.where(again, e, f), ce, cf)
+        return jax.tree.map(lambda e, f: jnp.where(again, e, f), ce, cf), out, failed
+
+    def in_stage(c0, straight, out, block):
+        """`in_place`'s blocks with known trip counts, chosen by `lax.cond`, into a stage."""
+        stage = {k: jnp.empty((per, *o.shape[1:]), o.dtype) for k, o in out.items()}
+        exact = lambda c: _exact_blocks(job, opt, c, per, cut, stage, _write, 0)  # noqa: E731
+
+        def attempt(c):
+            cf, rf, redo = _fast_blocks(job, opt, c, per, per, cut, stage, _write, 0)
+            redo = jax.lax.pmax(redo.astype(jnp.int32), RUNS) > 0
+            return *jax.lax.cond(redo, exact, lambda _: (cf, rf), c), redo
+
+        c, rec, failed = jax.lax.cond(straight, lambda c: (*exact(c), False), attempt, c0)
+        return c, write(out, rec, block, rows=True), failed
+
+    def body(state, block):
+        c0, skip, wait, out = state
+        straight = (skip > 0) | (jax.lax.pmax(c0.t, RUNS) + span > job.total)
+        c, out, failed = (in_stage if staged else in_place)(c0, straight, out, block)
         wait = jnp.where(failed, jnp.minimum(2 * wait, BACKOFF), jnp.where(straight, wait, 1))
         skip = jnp.where(failed, wait, jnp.maximum(skip - 1, 0))
         return (c, skip, wait, out), None
@@ -570,6 +600,7 @@ def _program(
     sharding,
     fast,
     keep,
+    staged=False,
 ):
     """All groups, each vmapped over its runs: (final carries, records) per group.
 
@@ -593,7 +624,7 @@ def _program(
             first = None
             if fresh:
                 first = _kept(k)(_observe(c0, fields, job.spec.counts_extra_evals))
-            return _advance(job, opt, c0, blocks, fast, k, first)
+            return _advance(job, opt, c0, blocks, fast, k, first, staged)
 
         # a hyperparameter shared by every run is a scalar, not mapped: Adam's b1**t is then one
         # power per step, not one per run
@@ -629,6 +660,7 @@ program = jax.jit(
         "sharding",
         "fast",
         "keep",
+        "staged",
     ),
 )
 
@@ -720,6 +752,14 @@ def _join(parts: list[np.ndarray], axis: int, n: int) -> np.ndarray:
     return a if a.shape[axis] == n else a[(slice(None),) * axis + (slice(0, n),)]
 
 
+def _staged(devices: Sequence[jax.Device]) -> bool:
+    """Whether the fast blocks run staged (see `_advance`): on accelerators, where XLA waits for
+    the device at every iteration of a loop whose trip count it does not know (the predicate is
+    read on the host), and a `lax.cond` costs one such wait; XLA:CPU's loops and branches cost
+    nothing of the kind, and writing in place saves copying every record once."""
+    return devices[0].platform != "cpu"
+
+
 def run(
     surface: Surface,
     groups: Sequence[Group],
@@ -807,6 +847,7 @@ def run(
         diagnostics=diagnostics,
         sharding=split if n_dev > 1 else None,
         fast=fast if fast is not None else max(widths) // n_dev * steps >= FAST_WORK,
+        staged=_staged(devs),
         # a group smaller than its padding records its own runs only
         keep=tuple(
             r if recorded_runs(r, lanes, n_dev) < w else None

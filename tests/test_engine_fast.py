@@ -69,6 +69,46 @@ def test_many_runs_stopping_at_different_steps():
     assert len(np.unique(converged)) > 20  # stops spread over many blocks
 
 
+@pytest.mark.parametrize("case", ["converging", "every 3, chunked", "target, step chunks"])
+def test_staged_blocks_give_the_in_place_numbers(case, monkeypatch):
+    """The form the fast blocks take on accelerators (known trip counts inside `lax.cond`, a
+    block's buffer copied into the job's; `engine._staged`) gives the CPU form's bits."""
+    s = surfaces.get("rosenbrock")
+    groups = [group("adam", STARTS, learning_rate=0.05), group("gd", STARTS, learning_rate=0.01)]
+    kw = dict(fast=True, **CASES[case])
+    in_place = engine.run(s, groups, 120, **kw)
+    calls = []
+    program = engine.program
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["staged"])
+        return program(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_staged", lambda devices: True)
+    monkeypatch.setattr(engine, "program", spy)
+    _same(in_place, engine.run(s, groups, 120, **kw))
+    assert calls and all(calls)
+
+
+def test_staged_blocks_when_runs_stop_in_most_blocks(monkeypatch):
+    s = surfaces.get("quadratic", dim=2)
+    starts = np.random.default_rng(1).uniform(-3, 3, (64, 2))
+    g = group("gd", starts, learning_rate=0.1)._replace(
+        hparams={"learning_rate": np.geomspace(1e-3, 0.5, 64)}
+    )
+    kw = dict(fast=True, tol_grad=1e-3, targets=(1e-2, 1e-4, 1e-8))
+    in_place = engine.run(s, [g], 400, **kw)
+    monkeypatch.setattr(engine, "_staged", lambda devices: True)
+    _same(in_place, engine.run(s, [g], 400, **kw))
+
+
+def test_blocks_are_staged_on_accelerators_only():
+    cpu = jax.devices("cpu")
+    assert not engine._staged(cpu)
+    fake = type("Device", (), {"platform": "gpu"})()
+    assert engine._staged([fake])
+
+
 @pytest.fixture
 def fresh_traces():
     """Programs traced inside the test are dropped before and after it."""
