@@ -493,6 +493,11 @@ def fast_span(every: int) -> int:
     return max(1, BLOCK // every)
 
 
+def _any_run(flags: jax.Array) -> jax.Array:
+    """Whether `flags` holds for any run of the group (a collective over RUNS: one scalar)."""
+    return jax.lax.pmax(flags.astype(jnp.int32), RUNS) > 0
+
+
 def _write(out: dict, rec: dict, row, shifted: tuple[str, ...] = (), rows: bool = False) -> dict:
     """`out` with the records `rec` of one record block (`rows`: of several) written in place at
     `row`, a row further for the fields in `shifted` (whose row 0 is the start)."""
@@ -548,7 +553,7 @@ def _advance(
         when a live run stopped in them; either loop runs 0 times when not needed."""
         tries = jnp.where(straight, 0, per)
         cf, out, redo = _fast_blocks(job, opt, c0, tries, per, cut, out, write, block)
-        failed = ~straight & (jax.lax.pmax(redo.astype(jnp.int32), RUNS) > 0)
+        failed = ~straight & _any_run(redo)
         again = straight | failed
         ce, out = _exact_blocks(job, opt, c0, jnp.where(again, per, 0), cut, out, write, block)
         return jax.tree.map(lambda e, f: jnp.where(again, e, f), ce, cf), out, failed
@@ -560,7 +565,7 @@ def _advance(
 
         def attempt(c):
             cf, rf, redo = _fast_blocks(job, opt, c, per, per, cut, stage, _write, 0)
-            redo = jax.lax.pmax(redo.astype(jnp.int32), RUNS) > 0
+            redo = _any_run(redo)
             return *jax.lax.cond(redo, exact, lambda _: (cf, rf), c), redo
 
         c, rec, failed = jax.lax.cond(straight, lambda c: (*exact(c), False), attempt, c0)
